@@ -1,0 +1,94 @@
+"""The one small interface every AWS-backed kind implements, and the comparison they share.
+
+A kind engine observes its resources in batches, says how a declared resource differs from what
+AWS has (with AWS's defaults normalised), and applies one change. It never builds AWS clients: it
+receives them in `Clients`, so tests hand in moto-backed ones and benchmarks counting ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Protocol
+
+from reconciler.model import Manifest
+from reconciler.plan import Change, Diff, Observed
+
+if TYPE_CHECKING:
+    from reconciler.aws import Clients
+
+
+@dataclass(frozen=True)
+class Context:
+    """Where a run acts: the environment's name, account, region and partition."""
+
+    environment: str
+    account: str
+    region: str
+    partition: str = "aws"
+
+
+#: Reports progress to a person ("observing 300 functions…"); the CLI prints it to stderr.
+Progress = Callable[[str], None]
+
+
+class KindEngine(Protocol):
+    """How the reconciler observes, compares and changes one kind of AWS resource."""
+
+    kind: str
+    #: Created when declared but missing (alarms, budgets); otherwise a missing one is blocked.
+    creatable: bool
+    #: Deleted by prune when owned and no longer declared (alarms, budgets).
+    prunable: bool
+
+    def observe(
+        self, aws: Clients, manifests: Sequence[Manifest], context: Context
+    ) -> dict[str, Observed]:
+        """The declared resources that exist, by name, read in as few calls as AWS allows."""
+        ...
+
+    def owned(self, aws: Clients, context: Context) -> dict[str, Observed]:
+        """Every resource of this kind tagged for `context.environment` (prunable kinds only)."""
+        ...
+
+    def desired(self, manifest: Manifest) -> dict[str, Any]:
+        """The managed fields in manifest spelling, normalised as `observe` normalises AWS's."""
+        ...
+
+    def diff(self, manifest: Manifest, observed: Observed) -> list[Diff]:
+        """The managed fields that differ (tags are compared by the planner)."""
+        ...
+
+    def apply(self, aws: Clients, change: Change, context: Context) -> None:
+        """Carry out one create, update or delete, including the ownership tag; raise on failure.
+
+        Waits until AWS reports the change done (function update finished, provisioned
+        concurrency READY), so that a verify run right after sees the result.
+        """
+        ...
+
+
+def same(desired: Any, actual: Any) -> bool:
+    """Equality as a person means it: 1 == 1.0 == Decimal('1.0'), but True is not 1."""
+    if isinstance(desired, bool) or isinstance(actual, bool):
+        return desired is actual or (desired == actual and type(desired) is type(actual))
+    numbers = (int, float, Decimal)
+    if isinstance(desired, numbers) and isinstance(actual, numbers):
+        return Decimal(str(desired)) == Decimal(str(actual))
+    if isinstance(desired, Mapping) and isinstance(actual, Mapping):
+        return desired.keys() == actual.keys() and all(same(desired[k], actual[k]) for k in desired)
+    if isinstance(desired, (list, tuple)) and isinstance(actual, (list, tuple)):
+        return len(desired) == len(actual) and all(map(same, desired, actual))
+    return bool(desired == actual)
+
+
+def compare(
+    desired: Mapping[str, Any], actual: Mapping[str, Any], prefix: str = ""
+) -> list[Diff]:
+    """A `Diff` for each key of `desired` whose value differs from `actual` (missing = None)."""
+    return [
+        Diff(field=f"{prefix}{key}", desired=value, actual=actual.get(key))
+        for key, value in desired.items()
+        if not same(value, actual.get(key))
+    ]

@@ -1,0 +1,102 @@
+"""Plan: the pure step from (manifests, what AWS has) to a `Plan`.
+
+For every declared resource: missing → `create` (or `blocked` for kinds the reconciler never
+creates); tagged for another environment → `blocked`; otherwise the managed fields and the
+ownership tag are compared → `update` or `noop`. With prune on, every owned resource of a
+prunable kind that left the manifests → `delete`. Nothing here performs I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from reconciler.kinds.base import KindEngine
+from reconciler.loader import EnvironmentManifests
+from reconciler.model import Manifest
+from reconciler.plan import OWNER_TAG, Action, Change, Diff, Observed, Plan, owner_of
+
+_NEVER_CREATED = {
+    "LambdaFunction": "functions",
+    "AuroraServerlessCluster": "clusters",
+}
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What AWS has: declared resources that exist, and resources owned by the environment."""
+
+    found: Mapping[str, Mapping[str, Observed]] = field(default_factory=dict)
+    owned: Mapping[str, Mapping[str, Observed]] = field(default_factory=dict)
+
+
+def build_plan(
+    manifests: EnvironmentManifests,
+    observation: Observation,
+    engines: Mapping[str, KindEngine],
+    *,
+    revision: str | None = None,
+) -> Plan:
+    """The plan for one environment. Pure: the same inputs always give the same plan."""
+    env = manifests.name
+    changes: list[Change] = []
+    for manifest in manifests.resources:
+        engine = engines[manifest.kind]
+        observed = observation.found.get(manifest.kind, {}).get(manifest.name)
+        changes.append(_change(manifest, observed, engine, env))
+    if manifests.environment.spec.prune:
+        declared = {(m.kind, m.name) for m in manifests.resources}
+        for kind, owned in observation.owned.items():
+            if not engines[kind].prunable:
+                continue
+            for name in sorted(owned):
+                if (kind, name) not in declared and owner_of(owned[name]) == env:
+                    changes.append(
+                        Change(
+                            kind=kind,
+                            name=name,
+                            action=Action.DELETE,
+                            reason=f"owned by environment '{env}' and no longer declared (prune)",
+                        )
+                    )
+    spec = manifests.environment.spec
+    return Plan(
+        environment=env,
+        account=spec.account,
+        region=spec.region,
+        revision=revision,
+        changes=tuple(changes),
+    )
+
+
+def _change(manifest: Manifest, observed: Observed | None, engine: KindEngine, env: str) -> Change:
+    kind, name = manifest.kind, manifest.name
+    desired = engine.desired(manifest)
+    if observed is None:
+        if not engine.creatable:
+            what = _NEVER_CREATED.get(kind, "resources of this kind")
+            return Change(
+                kind=kind,
+                name=name,
+                action=Action.BLOCKED,
+                reason=f"{kind} '{name}' does not exist; the reconciler never creates {what}",
+            )
+        diffs = [Diff(field=key, desired=value, actual=None) for key, value in desired.items()]
+        diffs.append(Diff(field=f"tags.{OWNER_TAG}", desired=env, actual=None))
+        return Change(
+            kind=kind, name=name, action=Action.CREATE, diffs=tuple(diffs), desired=desired
+        )
+    owner = owner_of(observed)
+    if owner is not None and owner != env:
+        return Change(
+            kind=kind,
+            name=name,
+            action=Action.BLOCKED,
+            reason=f"owned by environment '{owner}' (tag {OWNER_TAG}={owner}); not changed",
+        )
+    diffs = engine.diff(manifest, observed)
+    if owner is None:
+        diffs.append(Diff(field=f"tags.{OWNER_TAG}", desired=env, actual=None))
+    if not diffs:
+        return Change(kind=kind, name=name, action=Action.NOOP)
+    return Change(kind=kind, name=name, action=Action.UPDATE, diffs=tuple(diffs), desired=desired)
