@@ -48,9 +48,7 @@ class Clients:
         if self._role_arn is None:
             return self._session
         sts = self._session.client("sts", region_name=self.region, config=self._config)
-        creds = sts.assume_role(RoleArn=self._role_arn, RoleSessionName="reconciler")[
-            "Credentials"
-        ]
+        creds = sts.assume_role(RoleArn=self._role_arn, RoleSessionName="reconciler")["Credentials"]
         return boto3.Session(
             aws_access_key_id=creds["AccessKeyId"],
             aws_secret_access_key=creds["SecretAccessKey"],

@@ -7,10 +7,11 @@ exit 2, as argparse does.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
-from reconciler.cli import validate
+from reconciler.cli import run, validate
 from reconciler.errors import ReconcilerError
 
 
@@ -21,7 +22,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     validate.register(commands)
+    run.register(commands)
+    demo = commands.add_parser(
+        "demo", help="the whole loop on an embedded AWS emulator (no account needed)"
+    )
+    demo.set_defaults(run=_run_demo)
     return parser
+
+
+def _run_demo(_: argparse.Namespace) -> int:
+    from reconciler.demo.run import main as demo
+
+    return demo()
+
+
+def _is_aws_error(exc: Exception) -> bool:
+    """botocore's errors (credentials, endpoints, API errors), without importing botocore early."""
+    return any(cls.__module__.startswith("botocore") for cls in type(exc).__mro__)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -31,6 +48,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.run(args)
     except ReconcilerError as exc:
         print(f"reconciler: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:
+        if os.environ.get("RECONCILER_DEBUG"):
+            raise
+        what = "AWS error" if _is_aws_error(exc) else f"internal error ({type(exc).__name__})"
+        print(f"reconciler: {what}: {' '.join(str(exc).split())}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("reconciler: interrupted", file=sys.stderr)

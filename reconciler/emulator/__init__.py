@@ -38,7 +38,7 @@ def install() -> None:
         if _installed:
             return
         # Lazy: importing these imports moto, which production code must never pay for.
-        from reconciler.emulator import budgets, lambda_provisioned  # noqa: PLC0415
+        from reconciler.emulator import budgets, lambda_provisioned
 
         lambda_provisioned.install()
         budgets.install()
@@ -49,7 +49,7 @@ def install() -> None:
 def emulated_aws() -> Iterator[None]:
     """:func:`install`, then run the block inside ``moto.mock_aws()`` (fresh, empty state)."""
     install()
-    import moto  # noqa: PLC0415 - moto only when the emulator is used
+    import moto
 
     with moto.mock_aws():
         yield

@@ -44,7 +44,7 @@ from moto.awslambda.exceptions import (
     UnknownFunctionException,
     ValidationException,
 )
-from moto.awslambda.models import LambdaBackend, lambda_backends
+from moto.awslambda.models import LambdaBackend, LambdaFunction, lambda_backends
 from moto.awslambda.responses import LambdaResponse
 from moto.awslambda.utils import make_function_arn
 from moto.awslambda_simple.models import lambda_simple_backends
@@ -370,4 +370,19 @@ def install() -> None:
 
     LambdaBackend.delete_function = delete_function  # type: ignore[method-assign]
     LambdaBackend.delete_alias = delete_alias  # type: ignore[method-assign]
+    _report_zero_reservation()
     setattr(LambdaResponse, _MARKER, True)
+
+
+def _report_zero_reservation() -> None:
+    """moto drops `Concurrency` from GetFunction when the reservation is 0; AWS reports it
+    (a function reserved at 0 is throttled, which is exactly why people set it)."""
+    original_get_code = LambdaFunction.get_code
+
+    def get_code(self: LambdaFunction) -> dict[str, Any]:
+        response = original_get_code(self)
+        if self.reserved_concurrency is not None and int(self.reserved_concurrency) == 0:
+            response["Concurrency"] = {"ReservedConcurrentExecutions": 0}
+        return response
+
+    LambdaFunction.get_code = get_code  # type: ignore[method-assign]

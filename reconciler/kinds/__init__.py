@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reconciler.kinds import aurora_cluster, budget, environment, lambda_function, metric_alarm
 from reconciler.model import Manifest
+
+if TYPE_CHECKING:
+    from reconciler.kinds.base import KindEngine
 
 #: A problem found by a kind's cross-field rules: the field path and what is wrong.
 Issue = tuple[tuple[str | int, ...], str]
@@ -40,3 +43,20 @@ KINDS: dict[str, Kind] = {
         Kind("Budget", budget.Budget, budget.check),
     )
 }
+
+
+def engines() -> dict[str, KindEngine]:
+    """Kind name → engine, for every kind the reconciler manages in AWS (all but Environment).
+
+    Apply runs kinds in this order: clusters, then functions, then the alarms that watch them,
+    then budgets.
+    """
+    return {
+        engine.kind: engine
+        for engine in (
+            aurora_cluster.ENGINE,
+            lambda_function.ENGINE,
+            metric_alarm.ENGINE,
+            budget.ENGINE,
+        )
+    }

@@ -83,9 +83,7 @@ def same(desired: Any, actual: Any) -> bool:
     return bool(desired == actual)
 
 
-def compare(
-    desired: Mapping[str, Any], actual: Mapping[str, Any], prefix: str = ""
-) -> list[Diff]:
+def compare(desired: Mapping[str, Any], actual: Mapping[str, Any], prefix: str = "") -> list[Diff]:
     """A `Diff` for each key of `desired` whose value differs from `actual` (missing = None)."""
     return [
         Diff(field=f"{prefix}{key}", desired=value, actual=actual.get(key))

@@ -6,12 +6,22 @@ means AWS's default. Created when missing; deleted by prune when it carries this
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Annotated, Any, Literal
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
+from botocore.exceptions import ClientError
 from pydantic import ConfigDict, Field, StringConstraints, field_validator
 
+from reconciler.errors import PermanentError, TemporaryError
+from reconciler.kinds.base import Context, same
 from reconciler.model import PATTERN_HINTS, Arn, Manifest, Metadata, Strict, tidy_schema
+from reconciler.plan import OWNER_TAG, Action, Change, Diff, Observed
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudwatch.type_defs import MetricAlarmTypeDef, TagTypeDef
+    from mypy_boto3_resourcegroupstaggingapi.type_defs import TagFilterTypeDef
+
+    from reconciler.aws import Clients
 
 ALARM_NAME = r"^[^\x00-\x1f\x7f]{1,255}$"
 EXTENDED_STATISTIC = r"^(p|tm|wm|tc|ts|pr|TM|WM|TC|TS|PR)(100|[0-9]{1,2}(\.[0-9]{1,10})?)$"
@@ -98,3 +108,256 @@ def check(manifest: MetricAlarm) -> Iterator[tuple[tuple[str | int, ...], str]]:
             ("spec", "datapointsToAlarm"),
             f"{points} is greater than evaluationPeriods {spec.evaluation_periods}",
         )
+
+
+# --- engine -----------------------------------------------------------------------------------
+
+#: `DescribeAlarms` takes at most 100 alarm names; `GetResources` returns at most 100 a page.
+BATCH = 100
+#: The alarm's fields in manifest spelling, in the order diffs are reported.
+FIELDS = (
+    "namespace",
+    "metricName",
+    "dimensions",
+    "statistic",
+    "extendedStatistic",
+    "period",
+    "evaluationPeriods",
+    "datapointsToAlarm",
+    "threshold",
+    "comparisonOperator",
+    "treatMissingData",
+    "description",
+    "alarmActions",
+    "okActions",
+    "insufficientDataActions",
+    "actionsEnabled",
+)
+_RETRYABLE = frozenset({"Throttling", "ThrottlingException", "ConcurrentModificationException"})
+
+
+class MetricAlarmEngine:
+    """Reads alarms with one `DescribeAlarms` per 100 names and their ownership with one pass of
+    the tagging API; writes each alarm whole with one `PutMetricAlarm`.
+
+    `desired` and `observe` both spell out AWS's defaults (treatMissingData `missing`,
+    actionsEnabled true, empty action lists and dimensions, datapointsToAlarm equal to
+    evaluationPeriods, no description for an empty one) and leave out what is unset (the unused
+    one of statistic and extendedStatistic), so a default never shows as drift.
+    """
+
+    kind = "MetricAlarm"
+    creatable = True
+    prunable = True
+
+    def observe(
+        self, aws: Clients, manifests: Sequence[Manifest], context: Context
+    ) -> dict[str, Observed]:
+        """The declared alarms that exist, with every tag of those that carry the owner tag."""
+        names = list(dict.fromkeys(manifest.name for manifest in manifests))
+        if not names:
+            return {}
+        alarms = _describe(aws, names)
+        tags = _tagged(aws, [{"Key": OWNER_TAG}])
+        return {
+            name: Observed(name, _fields(alarm), tags.get(alarm["AlarmArn"], {}))
+            for name, alarm in alarms.items()
+        }
+
+    def owned(self, aws: Clients, context: Context) -> dict[str, Observed]:
+        """Every alarm tagged `reconciler:environment=<environment>` that still exists.
+
+        The tagging API can lag behind deletions, so the names it lists are confirmed (and their
+        fields read) with `DescribeAlarms`, one call per 100.
+        """
+        tags = _tagged(aws, [{"Key": OWNER_TAG, "Values": [context.environment]}])
+        by_name = {_name(arn): arn for arn in tags}
+        alarms = _describe(aws, list(by_name))
+        return {
+            name: Observed(name, _fields(alarm), tags[by_name[name]])
+            for name, alarm in alarms.items()
+            if name in by_name
+        }
+
+    def desired(self, manifest: Manifest) -> dict[str, Any]:
+        """The whole alarm with AWS's defaults filled in, normalised as `observe` normalises."""
+        spec = _spec(manifest)
+        return _normal(
+            {
+                "namespace": spec.namespace,
+                "metricName": spec.metric_name,
+                "dimensions": dict(spec.dimensions),
+                "statistic": spec.statistic,
+                "extendedStatistic": spec.extended_statistic,
+                "period": spec.period,
+                "evaluationPeriods": spec.evaluation_periods,
+                "datapointsToAlarm": spec.datapoints_to_alarm,
+                "threshold": spec.threshold,
+                "comparisonOperator": spec.comparison_operator,
+                "treatMissingData": spec.treat_missing_data,
+                "description": spec.description,
+                "alarmActions": spec.alarm_actions,
+                "okActions": spec.ok_actions,
+                "insufficientDataActions": spec.insufficient_data_actions,
+                "actionsEnabled": spec.actions_enabled,
+            }
+        )
+
+    def diff(self, manifest: Manifest, observed: Observed) -> list[Diff]:
+        """Every field that differs, including one AWS has that the manifest leaves unset."""
+        want, have = self.desired(manifest), observed.fields
+        return [
+            Diff(field=key, desired=want.get(key), actual=have.get(key))
+            for key in FIELDS
+            if not same(want.get(key), have.get(key))
+        ]
+
+    def apply(self, aws: Clients, change: Change, context: Context) -> None:
+        """Create or replace the alarm with one `PutMetricAlarm`, tagging it for this
+        environment (on create with the call itself, on update with `TagResource` when the plan
+        found the tag missing; an update that only adds the tag does not rewrite the alarm);
+        delete it with `DeleteAlarms`.
+        """
+        try:
+            if change.action is Action.DELETE:
+                aws.cloudwatch.delete_alarms(AlarmNames=[change.name])
+                return
+            if change.desired is None or change.action not in (Action.CREATE, Action.UPDATE):
+                raise PermanentError(f"{change.ref}: nothing to apply for {change.action}")
+            owner_tag: list[TagTypeDef] = [{"Key": OWNER_TAG, "Value": context.environment}]
+            params = _put_params(change.name, change.desired)
+            if change.action is Action.CREATE:
+                aws.cloudwatch.put_metric_alarm(**params, Tags=owner_tag)
+                return
+            tag_missing = any(diff.field == f"tags.{OWNER_TAG}" for diff in change.diffs)
+            if not tag_missing or len(change.diffs) > 1:
+                aws.cloudwatch.put_metric_alarm(**params)
+            if tag_missing:
+                arn = f"arn:{context.partition}:cloudwatch:{context.region}:{context.account}"
+                aws.cloudwatch.tag_resource(
+                    ResourceARN=f"{arn}:alarm:{change.name}", Tags=owner_tag
+                )
+        except ClientError as exc:
+            raise _error(exc, change.ref) from exc
+
+
+ENGINE = MetricAlarmEngine()
+
+
+def _spec(manifest: Manifest) -> MetricAlarmSpec:
+    if not isinstance(manifest, MetricAlarm):
+        raise TypeError(f"expected a MetricAlarm, got {manifest.ref}")
+    return manifest.spec
+
+
+def _normal(fields: dict[str, Any]) -> dict[str, Any]:
+    """Defaults spelt out, action lists as sorted sets, unset fields (None) left out."""
+    fields = dict(fields)
+    if fields.get("datapointsToAlarm") is None:
+        fields["datapointsToAlarm"] = fields.get("evaluationPeriods")
+    if not fields.get("description"):
+        fields["description"] = None
+    if fields.get("treatMissingData") is None:
+        fields["treatMissingData"] = "missing"
+    if fields.get("actionsEnabled") is None:
+        fields["actionsEnabled"] = True
+    for key in ("alarmActions", "okActions", "insufficientDataActions"):
+        fields[key] = sorted(set(fields.get(key) or ()))
+    fields["dimensions"] = dict(fields.get("dimensions") or {})
+    return {key: fields[key] for key in FIELDS if fields.get(key) is not None}
+
+
+def _fields(alarm: MetricAlarmTypeDef) -> dict[str, Any]:
+    """AWS's alarm in manifest spelling, normalised as `desired` normalises a manifest."""
+    return _normal(
+        {
+            "namespace": alarm.get("Namespace"),
+            "metricName": alarm.get("MetricName"),
+            "dimensions": {d["Name"]: d["Value"] for d in alarm.get("Dimensions", [])},
+            "statistic": alarm.get("Statistic"),
+            "extendedStatistic": alarm.get("ExtendedStatistic"),
+            "period": alarm.get("Period"),
+            "evaluationPeriods": alarm.get("EvaluationPeriods"),
+            "datapointsToAlarm": alarm.get("DatapointsToAlarm"),
+            "threshold": alarm.get("Threshold"),
+            "comparisonOperator": alarm.get("ComparisonOperator"),
+            "treatMissingData": alarm.get("TreatMissingData"),
+            "description": alarm.get("AlarmDescription"),
+            "alarmActions": alarm.get("AlarmActions"),
+            "okActions": alarm.get("OKActions"),
+            "insufficientDataActions": alarm.get("InsufficientDataActions"),
+            "actionsEnabled": alarm.get("ActionsEnabled"),
+        }
+    )
+
+
+def _put_params(name: str, desired: dict[str, Any]) -> dict[str, Any]:
+    """`PutMetricAlarm` arguments for the whole alarm (what is left out, AWS resets)."""
+    params: dict[str, Any] = {
+        "AlarmName": name,
+        "Namespace": desired["namespace"],
+        "MetricName": desired["metricName"],
+        "Dimensions": [{"Name": k, "Value": v} for k, v in sorted(desired["dimensions"].items())],
+        "Period": desired["period"],
+        "EvaluationPeriods": desired["evaluationPeriods"],
+        "DatapointsToAlarm": desired["datapointsToAlarm"],
+        "Threshold": float(desired["threshold"]),
+        "ComparisonOperator": desired["comparisonOperator"],
+        "TreatMissingData": desired["treatMissingData"],
+        "AlarmActions": desired["alarmActions"],
+        "OKActions": desired["okActions"],
+        "InsufficientDataActions": desired["insufficientDataActions"],
+        "ActionsEnabled": desired["actionsEnabled"],
+    }
+    if "statistic" in desired:
+        params["Statistic"] = desired["statistic"]
+    if "extendedStatistic" in desired:
+        params["ExtendedStatistic"] = desired["extendedStatistic"]
+    if "description" in desired:
+        params["AlarmDescription"] = desired["description"]
+    return params
+
+
+def _describe(aws: Clients, names: list[str]) -> dict[str, MetricAlarmTypeDef]:
+    """The metric alarms among `names`, by name: one call per 100 names (plus `NextToken`)."""
+    paginator = aws.cloudwatch.get_paginator("describe_alarms")
+    found: dict[str, MetricAlarmTypeDef] = {}
+    for start in range(0, len(names), BATCH):
+        pages = paginator.paginate(
+            AlarmNames=names[start : start + BATCH],
+            AlarmTypes=["MetricAlarm"],
+            PaginationConfig={"PageSize": BATCH},
+        )
+        for page in pages:
+            found.update((alarm["AlarmName"], alarm) for alarm in page.get("MetricAlarms", []))
+    return found
+
+
+def _tagged(aws: Clients, filters: list[TagFilterTypeDef]) -> dict[str, dict[str, str]]:
+    """Alarm ARN → tags, for every alarm in the region the tag filters match."""
+    paginator = aws.tagging.get_paginator("get_resources")
+    pages = paginator.paginate(
+        TagFilters=filters,
+        ResourceTypeFilters=["cloudwatch:alarm"],
+        PaginationConfig={"PageSize": BATCH},
+    )
+    return {
+        mapping["ResourceARN"]: {tag["Key"]: tag["Value"] for tag in mapping.get("Tags", [])}
+        for page in pages
+        for mapping in page.get("ResourceTagMappingList", [])
+        if "ResourceARN" in mapping
+    }
+
+
+def _name(arn: str) -> str:
+    """`arn:aws:cloudwatch:REGION:ACCOUNT:alarm:NAME` → NAME (which may itself hold colons)."""
+    return arn.split(":", 6)[6]
+
+
+def _error(exc: ClientError, ref: str) -> Exception:
+    """A retryable or permanent reconciler error for a CloudWatch failure."""
+    code = exc.response.get("Error", {}).get("Code", "")
+    text = exc.response.get("Error", {}).get("Message", str(exc))
+    if code in _RETRYABLE:
+        return TemporaryError(f"{ref}: {text} ({code}); retry later")
+    return PermanentError(f"{ref}: {text} ({code})")

@@ -352,7 +352,7 @@ def test_install_is_idempotent(lam: LambdaClient, fn_arn: str) -> None:
 
 def test_server_mode_serves_lambda_and_budgets_extensions(aws_env: None) -> None:
     pytest.importorskip("flask", reason="moto's server mode needs moto[server] (flask, flask-cors)")
-    from moto.server import ThreadedMotoServer  # noqa: PLC0415 - needs flask, checked above
+    from moto.server import ThreadedMotoServer
 
     install()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)

@@ -1,0 +1,206 @@
+"""The demo's manifests and the drifted stack it creates in the emulator before reconciling."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+ACCOUNT = "123456789012"  # the emulator's account
+REGION = "us-east-1"
+REGISTRY = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
+
+MANIFESTS = {
+    "environment.yaml": f"""\
+apiVersion: reconciler/v1
+kind: Environment
+metadata:
+  name: demo
+spec:
+  account: "{ACCOUNT}"
+  region: {REGION}
+  mode: apply
+  prune: true
+""",
+    "flask-api.yaml": f"""\
+apiVersion: reconciler/v1
+kind: LambdaFunction
+metadata:
+  name: flask-api
+  labels: {{app: flask-api}}
+spec:
+  image: {REGISTRY}/flask-api:1.14.0
+  memoryMb: 512
+  timeoutSeconds: 30
+  environment:
+    APP_ENV: demo
+    LOG_LEVEL: INFO
+---
+apiVersion: reconciler/v1
+kind: AuroraServerlessCluster
+metadata:
+  name: flask-api-db
+spec:
+  minCapacity: 0.5
+  maxCapacity: 1
+  backupRetentionDays: 1
+---
+apiVersion: reconciler/v1
+kind: MetricAlarm
+metadata:
+  name: flask-api-errors
+spec:
+  namespace: AWS/Lambda
+  metricName: Errors
+  dimensions: {{FunctionName: flask-api}}
+  statistic: Sum
+  period: 300
+  evaluationPeriods: 3
+  datapointsToAlarm: 2
+  threshold: 5
+  comparisonOperator: GreaterThanOrEqualToThreshold
+  treatMissingData: notBreaching
+---
+apiVersion: reconciler/v1
+kind: MetricAlarm
+metadata:
+  name: flask-api-latency-p99
+spec:
+  namespace: AWS/Lambda
+  metricName: Duration
+  dimensions: {{FunctionName: flask-api}}
+  extendedStatistic: p99
+  period: 300
+  evaluationPeriods: 3
+  threshold: 10000
+  comparisonOperator: GreaterThanThreshold
+""",
+    "gateway.yaml": f"""\
+apiVersion: reconciler/v1
+kind: LambdaFunction
+metadata:
+  name: gateway
+spec:
+  image: {REGISTRY}/gateway:2.3.0
+  memoryMb: 256
+  timeoutSeconds: 15
+  reservedConcurrency: 100
+""",
+    "budget.yaml": """\
+apiVersion: reconciler/v1
+kind: Budget
+metadata:
+  name: demo-monthly-cost
+spec:
+  limit: {amount: 50, unit: USD}
+  timeUnit: MONTHLY
+  notifications:
+    - notificationType: ACTUAL
+      comparisonOperator: GREATER_THAN
+      threshold: 80
+      subscribers: [{type: EMAIL, address: platform-alerts@example.com}]
+""",
+}
+
+#: What the demo changes behind the manifests' back, as a person would read it.
+DRIFT = [
+    "flask-api: image 1.13.2 instead of 1.14.0, 256 MB instead of 512",
+    "gateway: reserved concurrency 20 instead of 100",
+    "flask-api-db: 0.5-4 ACU instead of 0.5-1",
+    "flask-api-errors: threshold 50 instead of 5",
+    "flask-api-latency-p99: missing (deleted by hand)",
+    "demo-monthly-cost: $500 instead of $50",
+    "old-canary-errors: an alarm owned by demo but no longer declared (prune deletes it)",
+]
+
+
+def write_manifests(root: str) -> str:
+    """Write the demo environment under `root` and return its manifests folder."""
+    folder = os.path.join(root, "demo")
+    os.makedirs(folder, exist_ok=True)
+    for name, text in MANIFESTS.items():
+        header = "# yaml-language-server: $schema=../../schemas/manifest.schema.json\n"
+        with open(os.path.join(folder, name), "w", encoding="utf-8") as handle:
+            handle.write(header + text)
+    return root
+
+
+def create_drifted_stack(session: Any) -> None:
+    """Create the stack in the emulator, already drifted from the manifests."""
+    tags = {"reconciler:environment": "demo"}
+    iam = session.client("iam")
+    role = iam.create_role(
+        RoleName="flask-api-role",
+        AssumeRolePolicyDocument='{"Version":"2012-10-17","Statement":[{"Effect":"Allow",'
+        '"Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}',
+    )["Role"]["Arn"]
+    lam = session.client("lambda", region_name=REGION)
+    lam.create_function(
+        FunctionName="flask-api",
+        PackageType="Image",
+        Code={"ImageUri": f"{REGISTRY}/flask-api:1.13.2"},
+        Role=role,
+        MemorySize=256,
+        Timeout=30,
+        Environment={"Variables": {"APP_ENV": "demo", "LOG_LEVEL": "INFO"}},
+        Tags=tags,
+    )
+    lam.create_function(
+        FunctionName="gateway",
+        PackageType="Image",
+        Code={"ImageUri": f"{REGISTRY}/gateway:2.3.0"},
+        Role=role,
+        MemorySize=256,
+        Timeout=15,
+    )
+    lam.put_function_concurrency(FunctionName="gateway", ReservedConcurrentExecutions=20)
+    rds = session.client("rds", region_name=REGION)
+    rds.create_db_cluster(
+        DBClusterIdentifier="flask-api-db",
+        Engine="aurora-postgresql",
+        EngineMode="provisioned",
+        MasterUsername="flask",
+        MasterUserPassword="demo-only-password",
+        BackupRetentionPeriod=1,
+        ServerlessV2ScalingConfiguration={"MinCapacity": 0.5, "MaxCapacity": 4},
+        Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
+    )
+    cloudwatch = session.client("cloudwatch", region_name=REGION)
+    for name, threshold in (("flask-api-errors", 50.0), ("old-canary-errors", 1.0)):
+        cloudwatch.put_metric_alarm(
+            AlarmName=name,
+            Namespace="AWS/Lambda",
+            MetricName="Errors",
+            Dimensions=[{"Name": "FunctionName", "Value": "flask-api"}],
+            Statistic="Sum",
+            Period=300,
+            EvaluationPeriods=3,
+            DatapointsToAlarm=2,
+            Threshold=threshold,
+            ComparisonOperator="GreaterThanOrEqualToThreshold",
+            TreatMissingData="notBreaching",
+            Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
+        )
+    budgets = session.client("budgets", region_name=REGION)
+    budgets.create_budget(
+        AccountId=ACCOUNT,
+        Budget={
+            "BudgetName": "demo-monthly-cost",
+            "BudgetLimit": {"Amount": "500", "Unit": "USD"},
+            "TimeUnit": "MONTHLY",
+            "BudgetType": "COST",
+        },
+        NotificationsWithSubscribers=[
+            {
+                "Notification": {
+                    "NotificationType": "ACTUAL",
+                    "ComparisonOperator": "GREATER_THAN",
+                    "Threshold": 80,
+                    "ThresholdType": "PERCENTAGE",
+                },
+                "Subscribers": [
+                    {"SubscriptionType": "EMAIL", "Address": "platform-alerts@example.com"}
+                ],
+            }
+        ],
+        ResourceTags=[{"Key": k, "Value": v} for k, v in tags.items()],
+    )

@@ -1,0 +1,255 @@
+"""The one place the stages are composed: check account → observe → plan → gate → apply → verify.
+
+The CLI and the demo call `reconcile`; the Step Functions handlers call the same stage functions
+one per state. Each stage is here once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from reconciler.aws import Clients
+from reconciler.errors import PermanentError, ReconcilerError
+from reconciler.kinds import engines as all_engines
+from reconciler.kinds.base import Context, KindEngine, Progress
+from reconciler.loader import EnvironmentManifests
+from reconciler.plan import Action, Change, Observed, Plan
+from reconciler.planner import Observation, build_plan
+
+
+class Status(StrEnum):
+    """How a run ended, as the contract spells it."""
+
+    IN_SYNC = "in-sync"
+    CORRECTED = "corrected"
+    DRIFTED = "drifted"
+    BLOCKED = "blocked"
+    INVALID = "invalid"
+    FAILED = "failed"
+    LOCKED = "locked"
+    SUSPENDED = "suspended"
+
+
+@dataclass(frozen=True)
+class ChangeResult:
+    """What became of one change that apply attempted."""
+
+    change: Change
+    succeeded: bool
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Everything a run found and did, for the CLI, the events and the run history."""
+
+    plan: Plan
+    status: Status
+    refusal: str | None = None
+    results: tuple[ChangeResult, ...] = ()
+    verified: Plan | None = None
+    applied: bool = False
+    durations: Mapping[str, float] = field(default_factory=dict)
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+def context_for(manifests: EnvironmentManifests) -> Context:
+    spec = manifests.environment.spec
+    partition = "aws"
+    if spec.region.startswith("cn-"):
+        partition = "aws-cn"
+    elif spec.region.startswith("us-gov-"):
+        partition = "aws-us-gov"
+    return Context(manifests.name, spec.account, spec.region, partition)
+
+
+def clients_for(manifests: EnvironmentManifests) -> Clients:
+    spec = manifests.environment.spec
+    return Clients(spec.region, role_arn=spec.assume_role_arn)
+
+
+def check_account(aws: Clients, manifests: EnvironmentManifests) -> None:
+    """Stop before reading or changing anything when the credentials are for another account."""
+    expected = manifests.environment.spec.account
+    try:
+        actual = aws.sts.get_caller_identity()["Account"]
+    except (ClientError, BotoCoreError) as exc:
+        raise PermanentError(
+            f"cannot tell which AWS account the credentials are for: {exc}"
+        ) from exc
+    if actual != expected:
+        raise PermanentError(
+            f"the credentials are for account {actual}, but environment '{manifests.name}' "
+            f"declares account {expected}; nothing was read or changed"
+        )
+
+
+def observe(
+    aws: Clients,
+    manifests: EnvironmentManifests,
+    engines: Mapping[str, KindEngine] | None = None,
+    progress: Progress = _quiet,
+) -> Observation:
+    """Read every declared resource (and, with prune on, every owned one), kinds in parallel."""
+    engines = engines or all_engines()
+    context = context_for(manifests)
+    prune = manifests.environment.spec.prune
+    declared: dict[str, list[object]] = {}
+    for manifest in manifests.resources:
+        declared.setdefault(manifest.kind, []).append(manifest)
+    kinds = [kind for kind in engines if kind in declared or (prune and engines[kind].prunable)]
+    for kind in kinds:  # build clients here: creating boto3 clients is not thread-safe
+        _client_for(aws, kind)
+
+    def read(kind: str) -> tuple[str, dict[str, Observed], dict[str, Observed]]:
+        engine = engines[kind]
+        wanted = [m for m in manifests.resources if m.kind == kind]
+        if wanted:
+            progress(f"observing {len(wanted)} {kind}")
+        found = engine.observe(aws, wanted, context) if wanted else {}
+        owned = engine.owned(aws, context) if prune and engine.prunable else {}
+        return kind, found, owned
+
+    with ThreadPoolExecutor(max_workers=max(1, len(kinds))) as pool:
+        answers = list(pool.map(read, kinds))
+    return Observation(
+        found={kind: found for kind, found, _ in answers},
+        owned={kind: owned for kind, _, owned in answers if owned},
+    )
+
+
+def _client_for(aws: Clients, kind: str) -> None:
+    services = {
+        "LambdaFunction": ("lambda_",),
+        "AuroraServerlessCluster": ("rds",),
+        "MetricAlarm": ("cloudwatch", "tagging"),
+        "Budget": ("budgets",),
+    }
+    for name in services.get(kind, ()):
+        getattr(aws, name)
+
+
+def plan(
+    aws: Clients,
+    manifests: EnvironmentManifests,
+    *,
+    revision: str | None = None,
+    engines: Mapping[str, KindEngine] | None = None,
+    progress: Progress = _quiet,
+) -> Plan:
+    """Observe and plan: what it would take to make AWS match the manifests."""
+    engines = engines or all_engines()
+    observation = observe(aws, manifests, engines, progress)
+    return build_plan(manifests, observation, engines, revision=revision)
+
+
+def refusal(plan: Plan, manifests: EnvironmentManifests, now: datetime) -> str | None:
+    """Why this plan must not be applied at all (blast radius, freeze window), or None."""
+    spec = manifests.environment.spec
+    writes = len(plan.writes)
+    if writes > spec.max_changes_per_run:
+        return (
+            f"the plan has {writes} changes, more than maxChangesPerRun "
+            f"({spec.max_changes_per_run}); refused whole, nothing applied"
+        )
+    if writes and spec.frozen_at(now):
+        return f"{now.isoformat(timespec='minutes')} is inside a freeze window; nothing applied"
+    return None
+
+
+_APPLY_ORDER = {Action.CREATE: 0, Action.UPDATE: 0, Action.DELETE: 1}
+
+
+def apply(
+    aws: Clients,
+    plan: Plan,
+    context: Context,
+    engines: Mapping[str, KindEngine] | None = None,
+    progress: Progress = _quiet,
+) -> tuple[ChangeResult, ...]:
+    """Carry out every write in the plan, in a safe order; one failure does not stop the rest.
+
+    Order: creates and updates kind by kind (clusters, functions, alarms, budgets), then deletes
+    in the reverse kind order.
+    """
+    engines = engines or all_engines()
+    kind_rank = {kind: rank for rank, kind in enumerate(engines)}
+
+    def order(change: Change) -> tuple[int, int]:
+        rank = kind_rank.get(change.kind, len(kind_rank))
+        phase = _APPLY_ORDER[change.action]
+        return (phase, -rank if phase else rank)
+
+    results: list[ChangeResult] = []
+    for change in sorted(plan.writes, key=order):
+        progress(f"{change.action.value} {change.ref}")
+        try:
+            engines[change.kind].apply(aws, change, context)
+        except (ClientError, BotoCoreError, ReconcilerError) as exc:
+            results.append(ChangeResult(change, False, _one_line(exc)))
+        else:
+            results.append(ChangeResult(change, True))
+    return tuple(results)
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def status_of(plan: Plan, results: Sequence[ChangeResult], verified: Plan | None) -> Status:
+    """The contract's run status from what was planned, done and seen afterwards."""
+    if any(not result.succeeded for result in results):
+        return Status.FAILED
+    final = verified or plan
+    if final.in_sync:
+        return Status.CORRECTED if results else Status.IN_SYNC
+    if final.writes:
+        return Status.DRIFTED
+    return Status.BLOCKED
+
+
+def _always(_: Plan) -> bool:
+    return True
+
+
+def reconcile(
+    aws: Clients,
+    manifests: EnvironmentManifests,
+    *,
+    apply_changes: bool,
+    revision: str | None = None,
+    now: datetime | None = None,
+    engines: Mapping[str, KindEngine] | None = None,
+    progress: Progress = _quiet,
+    confirm: Callable[[Plan], bool] = _always,
+) -> Outcome:
+    """A whole run: account check, plan, and when asked and allowed, apply and verify.
+
+    `confirm` sees the plan after the safety gate and before any write; the CLI asks a person
+    there. A declined plan ends the run with nothing applied.
+    """
+    engines = engines or all_engines()
+    check_account(aws, manifests)
+    first = plan(aws, manifests, revision=revision, engines=engines, progress=progress)
+    if not apply_changes or not first.writes:
+        return Outcome(first, status_of(first, (), None))
+    refused = refusal(first, manifests, now or datetime.now(UTC))
+    if refused is not None:
+        return Outcome(first, status_of(first, (), None), refusal=refused)
+    if not confirm(first):
+        return Outcome(first, status_of(first, (), None), refusal="not confirmed; nothing applied")
+    results = apply(aws, first, context_for(manifests), engines, progress)
+    progress("verifying")
+    verified = plan(aws, manifests, revision=revision, engines=engines)
+    return Outcome(
+        first, status_of(first, results, verified), None, results, verified, applied=True
+    )
