@@ -110,11 +110,13 @@ def observe(
     for kind in kinds:  # build clients here: creating boto3 clients is not thread-safe
         _client_for(aws, kind)
 
+    for kind in kinds:
+        if declared.get(kind):
+            progress(f"observing {len(declared[kind])} {kind}")
+
     def read(kind: str) -> tuple[str, dict[str, Observed], dict[str, Observed]]:
         engine = engines[kind]
         wanted = [m for m in manifests.resources if m.kind == kind]
-        if wanted:
-            progress(f"observing {len(wanted)} {kind}")
         found = engine.observe(aws, wanted, context) if wanted else {}
         owned = engine.owned(aws, context) if prune and engine.prunable else {}
         return kind, found, owned
