@@ -7,10 +7,13 @@ greater than the maximum of 10240", "unknown field 'memorySize' (did you mean 'm
 from __future__ import annotations
 
 import difflib
+import math
+import re
 from collections.abc import Sequence
-from typing import Any
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Tag
 
 from reconciler.model import PATTERN_HINTS
 
@@ -43,15 +46,32 @@ def show(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        text = value if len(value) <= 60 else value[:57] + "..."
-        return f"'{text}'"
+        # The middle goes, not the end: the end of an image URI or ARN is where mistakes hide.
+        text = value if len(value) <= 60 else f"{value[:28]}...{value[-29:]}"
+        return f"'{printable(text)}'"
+    if isinstance(value, float) and not math.isfinite(value):
+        return ".nan" if math.isnan(value) else ("-.inf" if value < 0 else ".inf")
     if isinstance(value, float) and value.is_integer():
         return str(value)
     if isinstance(value, dict):
         return "a mapping"
     if isinstance(value, list):
         return "a list"
+    if isinstance(value, int) and value.bit_length() > 200:
+        digits = math.floor(math.log10(abs(value))) + 1  # str() refuses over 4300 digits
+        return f"a {'negative ' if value < 0 else ''}{digits}-digit number"
     return str(value)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def printable(text: str) -> str:
+    """`text` with control characters escaped (`\\t`, `\\x1b`), so a manifest cannot drive the
+    terminal that shows an error about it."""
+    if not _CONTROL.search(text):
+        return text
+    return _CONTROL.sub(lambda found: repr(found.group())[1:-1], text)
 
 
 def _number(value: Any) -> str:
@@ -66,7 +86,7 @@ def message(error: Any, model: type[BaseModel] | None = None, loc: Sequence[Any]
     if kind == "missing":
         return "is required"
     if kind == "extra_forbidden":
-        return _unknown_field(loc, model)
+        return _unknown_field(error.get("loc", loc), model)
     if kind in ("less_than_equal", "less_than"):
         bound = _number(ctx.get("le", ctx.get("lt")))
         word = "the maximum of" if kind == "less_than_equal" else "less than"
@@ -94,8 +114,14 @@ def message(error: Any, model: type[BaseModel] | None = None, loc: Sequence[Any]
     if kind == "too_short":
         return f"needs at least {ctx['min_length']} item{'s' if ctx['min_length'] != 1 else ''}"
     if kind in ("literal_error", "enum"):
-        expected = str(ctx.get("expected", "")).replace("'", "")
-        return f"{show(value)} is not one of: {expected.replace(' or ', ', ')}"
+        expected = str(ctx.get("expected", "")).replace("'", "").replace(" or ", ", ")
+        if ", " not in expected:
+            return f"must be {expected}, not {show(value)}"
+        return f"{show(value)} is not one of: {expected}"
+    if kind == "finite_number":
+        return f"{show(value)} is not a finite number"
+    if kind in ("float_type", "float_parsing") and type(value) is int:
+        return f"{show(value)} is too large"
     if kind in _TYPE_NAMES:
         return f"expected {_TYPE_NAMES[kind]}, got {show(value)}" + (
             " (quote it to make it a string)"
@@ -108,38 +134,85 @@ def message(error: Any, model: type[BaseModel] | None = None, loc: Sequence[Any]
 
 
 def _unknown_field(loc: Sequence[Any], model: type[BaseModel] | None) -> str:
-    name = str(loc[-1]) if loc else "?"
-    known = _fields_at(model, loc[:-1]) if model is not None else []
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-    suffix = f" (did you mean '{close[0]}'?)" if close else ""
-    if known and not close:
-        suffix = f" (expected one of: {', '.join(known)})"
-    return f"unknown field '{name}'{suffix}"
+    """`loc` is pydantic's own location, union tags included: they say which variant applied."""
+    parts = [part for part in loc if part != "[key]"]
+    name = str(parts[-1]) if parts else "?"
+    known = _fields_at(model, parts[:-1]) if model is not None else []
+    close = _closest(name, known)
+    if close is not None:
+        return f"unknown field '{printable(name)}' (did you mean '{close}'?)"
+    below = [
+        field
+        for field in known
+        if model is not None and name in _fields_at(model, [*parts[:-1], field])
+    ]
+    if below:  # `timeoutSeconds:` at the top level: a field of `spec` indented too little
+        return f"unknown field '{printable(name)}' (a field of '{below[0]}': check its indentation)"
+    if known:
+        return f"unknown field '{printable(name)}' (expected one of: {', '.join(known)})"
+    return f"unknown field '{printable(name)}'"
+
+
+def _closest(name: str, known: Sequence[str]) -> str | None:
+    """The field `name` most likely misspells: same letters up to case and `_`/`-`, else a close
+    spelling that starts with the same letter (a first letter is rarely the typo)."""
+    squashed = {field.lower().replace("_", ""): field for field in known if field != name}
+    key = name.lower().replace("_", "").replace("-", "")
+    if key in squashed:
+        return squashed[key]
+    same_start = [field for field in squashed if field[:1] == key[:1]]
+    close = difflib.get_close_matches(key, same_start, n=1, cutoff=0.6)
+    return squashed[close[0]] if close else None
 
 
 def _fields_at(model: type[BaseModel], loc: Sequence[Any]) -> list[str]:
-    """The manifest field names allowed at `loc` inside `model`, following nested models."""
+    """The manifest field names allowed at `loc` inside `model`, through lists, maps and unions."""
     current: Any = model
     for part in loc:
-        if isinstance(part, int):
-            continue
-        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+        current = _step(current, part)
+        if current is None:
             return []
-        field = next((f for n, f in current.model_fields.items() if (f.alias or n) == part), None)
-        if field is None:
-            return []
-        current = _model_in(field.annotation)
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        return [f.alias or n for n, f in current.model_fields.items()]
-    return []
+    found = next((m for m in _members(current) if _is_model(m)), None)
+    return [f.alias or n for n, f in found.model_fields.items()] if found is not None else []
 
 
-def _model_in(annotation: Any) -> Any:
-    """The first pydantic model inside a type like `list[Notification] | None`."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in getattr(annotation, "__args__", ()):
-        found = _model_in(arg)
-        if found is not None:
-            return found
+def _step(annotation: Any, part: Any) -> Any:
+    """The type one location step below `annotation` (a field, an item, a union variant)."""
+    members = _members(annotation)
+    if isinstance(part, str):
+        for member, tags in members.items():
+            if part in tags:  # a discriminated union's tag names the variant in use
+                return member
+    for member in members:
+        origin, args = get_origin(member), get_args(member)
+        if isinstance(part, int) and origin is list and args:
+            return args[0]
+        if isinstance(part, str) and origin is dict and len(args) == 2:
+            return args[1]
+        if isinstance(part, str) and _is_model(member):
+            field = next(
+                (f for n, f in member.model_fields.items() if (f.alias or n) == part), None
+            )
+            if field is not None:
+                return field.annotation
     return None
+
+
+def _members(annotation: Any) -> dict[Any, set[str]]:
+    """The alternatives of a type (`X | None`, tagged unions), each with its union tags."""
+    out: dict[Any, set[str]] = {}
+    tags: set[str] = set()
+    while get_origin(annotation) is Annotated:
+        args = get_args(annotation)
+        tags |= {meta.tag for meta in args[1:] if isinstance(meta, Tag)}
+        annotation = args[0]
+    if get_origin(annotation) in (Union, UnionType):
+        for arg in get_args(annotation):
+            for member, inner in _members(arg).items():
+                out[member] = out.get(member, set()) | inner
+        return out
+    return {annotation: tags}
+
+
+def _is_model(value: Any) -> bool:
+    return isinstance(value, type) and issubclass(value, BaseModel)

@@ -99,7 +99,9 @@ def validate_document(source: SourceDocument) -> tuple[Located | None, list[Mani
         ]
     reading = [replace(error, kind=kind.name, name=name) for error in source.errors]
     try:
-        manifest = kind.model.model_validate(value)
+        # Manifests use the camelCase spelling only: `memory_mb` is an unknown field, even though
+        # the models also accept Python names when built in code (`populate_by_name`).
+        manifest = kind.model.model_validate(value, by_alias=True, by_name=False)
     except ValidationError as exc:
         return None, reading + [
             _from_pydantic(source, error, kind.model, kind.name, name) for error in exc.errors()

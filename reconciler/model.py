@@ -103,6 +103,7 @@ class Strict(BaseModel):
         alias_generator=to_camel,
         populate_by_name=True,
         validate_default=False,
+        allow_inf_nan=False,
         json_schema_extra=tidy_schema,
     )
 

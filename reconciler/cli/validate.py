@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any
 
+from reconciler.explain import printable
 from reconciler.kinds import KINDS
 from reconciler.loader import validate
 from reconciler.schemas import kind_schema, manifest_schema, render
@@ -31,12 +33,18 @@ def register(commands: Any) -> None:
 
 
 def run_validate(args: argparse.Namespace) -> int:
+    missing = [path for path in args.paths if not os.path.exists(path)]
+    if missing:  # a usage mistake, not an invalid manifest: exit 2 like argparse
+        for path in missing:
+            print(f"reconciler validate: no such file or folder: {path}", file=sys.stderr)
+        return 2
     environments, errors = validate(args.paths)
     if args.format == "json":
         print(json.dumps([error.as_json() for error in sorted(errors)], indent=2))
     else:
         for error in sorted(errors):
-            print(error, file=sys.stderr)
+            # Names and keys come from the manifest: never let them drive the terminal.
+            print(printable(str(error)), file=sys.stderr)
     if errors:
         if args.format == "text":
             count = len(errors)

@@ -111,7 +111,7 @@ def check(manifest: Budget) -> Iterator[tuple[tuple[str | int, ...], str]]:
         if note.threshold_type == "PERCENTAGE" and note.threshold > 1000:
             yield (
                 ("spec", "notifications", index, "threshold"),
-                f"{note.threshold:g} is more than 1000 percent",
+                f"{Decimal(str(note.threshold)).normalize():f} is more than 1000 percent",
             )
         emails = 0
         for position, subscriber in enumerate(note.subscribers):

@@ -25,15 +25,24 @@ from reconciler.model import PATTERN_HINTS, AccountId, Manifest, Metadata, Regio
 
 DURATION = r"^([0-9]+d([0-9]+h)?([0-9]+m)?|[0-9]+h([0-9]+m)?|[0-9]+m)$"
 _DURATION_PARTS = re.compile(r"([0-9]+)([dhm])")
-_UNITS = {"d": "days", "h": "hours", "m": "minutes"}
 ENVIRONMENT_NAME = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 PATTERN_HINTS[DURATION] = "a duration such as 2h, 30m or 1d12h"
 PATTERN_HINTS[ENVIRONMENT_NAME] = "an environment name (lower-case letters, digits, '-', '_')"
 
 
+def duration_minutes(text: str) -> int:
+    """`2h`, `30m`, `1d12h` → minutes (the pattern is checked by the model first)."""
+    factor = {"d": 24 * 60, "h": 60, "m": 1}
+    return sum(int(n) * factor[unit] for n, unit in _DURATION_PARTS.findall(text))
+
+
+#: The longest freeze window a recurring schedule may open (`check` refuses longer ones).
+MAX_WINDOW_MINUTES = 366 * 24 * 60
+
+
 def parse_duration(text: str) -> timedelta:
-    """`2h`, `30m`, `1d12h` → a timedelta (the pattern is checked by the model first)."""
-    return timedelta(**{_UNITS[unit]: int(n) for n, unit in _DURATION_PARTS.findall(text)})
+    """The window's length, capped at `MAX_WINDOW_MINUTES` so no input can overflow."""
+    return timedelta(minutes=min(duration_minutes(text), MAX_WINDOW_MINUTES))
 
 
 class FixedWindow(Strict):
@@ -45,13 +54,14 @@ class FixedWindow(Strict):
     @field_validator("start", "end", mode="before")
     @classmethod
     def _rfc3339(cls, value: Any) -> Any:
-        if isinstance(value, str) and not re.match(
-            r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?"
+        if not isinstance(value, str) or not re.match(
+            r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?"
             r"([Zz]|[+-][0-9]{2}:[0-9]{2})$",
             value,
         ):
+            shown = f"'{value}'" if isinstance(value, str) else repr(value)
             raise ValueError(
-                f"'{value}' is not an RFC 3339 timestamp with a time zone, "
+                f"{shown} is not an RFC 3339 timestamp with a time zone, "
                 "like 2026-12-20T00:00:00Z"
             )
         return value
@@ -64,7 +74,9 @@ class RecurringWindow(Strict):
     """A freeze that opens on a 5-field cron schedule (UTC) and lasts `duration`."""
 
     schedule: Annotated[str, StringConstraints(max_length=200)] = Field(
-        description="5-field cron expression in UTC, e.g. `0 18 * * FRI`."
+        description="5-field cron expression in UTC, e.g. `0 18 * * FRI`.",
+        # The shape a schema can check (five fields); the model also parses the expression.
+        json_schema_extra={"pattern": r"^\s*\S+(\s+\S+){4}\s*$"},
     )
     duration: Annotated[str, StringConstraints(pattern=DURATION)] = Field(
         description="How long each window lasts: `2h`, `30m`, `1d12h`."
@@ -154,6 +166,13 @@ def check(manifest: Environment) -> Iterator[tuple[tuple[str | int, ...], str]]:
         if isinstance(window, FixedWindow) and window.start >= window.end:
             yield (
                 ("spec", "freezeWindows", index, "end"),
-                f"the window ends ({window.end.isoformat()}) before it starts "
+                f"the window does not end ({window.end.isoformat()}) after it starts "
                 f"({window.start.isoformat()})",
             )
+        if isinstance(window, RecurringWindow):
+            minutes = duration_minutes(window.duration)
+            if not minutes or minutes > MAX_WINDOW_MINUTES:
+                yield (
+                    ("spec", "freezeWindows", index, "duration"),
+                    f"'{window.duration}' must be longer than 0m and at most 366d",
+                )
