@@ -35,3 +35,15 @@ schemas: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis
+
+# `sam build` runs this once per function (Metadata: BuildMethod: makefile in template.yaml):
+# copy the package without its dev-only parts and install the runtime wheels for Lambda's
+# arm64 Python 3.12, so nothing from the local machine (or .venv) is packaged.
+build-%Function:
+	mkdir -p "$(ARTIFACTS_DIR)"
+	cp -R reconciler "$(ARTIFACTS_DIR)/reconciler"
+	rm -rf "$(ARTIFACTS_DIR)/reconciler/emulator" "$(ARTIFACTS_DIR)/reconciler/demo"
+	find "$(ARTIFACTS_DIR)/reconciler" -name __pycache__ -prune -exec rm -rf {} +
+	$(PYTHON) -m pip install --quiet --target "$(ARTIFACTS_DIR)" \
+		--platform manylinux2014_aarch64 --implementation cp --python-version 3.12 \
+		--only-binary=:all: -r requirements.txt

@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -43,6 +44,22 @@ class ChangeResult:
     change: Change
     succeeded: bool
     error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """`{kind, name, action, diffs, result, error}`: how results travel and are recorded."""
+        change = self.change.model_dump(mode="json", exclude={"desired", "reason"})
+        return {
+            **change,
+            "result": "succeeded" if self.succeeded else "failed",
+            "error": self.error,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ChangeResult:
+        change = Change.model_validate(
+            {key: data[key] for key in ("kind", "name", "action", "diffs") if key in data}
+        )
+        return cls(change, data.get("result") == "succeeded", data.get("error"))
 
 
 @dataclass(frozen=True)

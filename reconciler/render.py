@@ -146,16 +146,7 @@ def outcome_json(outcome: Outcome) -> dict[str, Any]:
     return {
         "plan": outcome.plan.to_json(),
         "refused": outcome.refusal,
-        "results": [
-            {
-                "kind": r.change.kind,
-                "name": r.change.name,
-                "action": r.change.action.value,
-                "result": "succeeded" if r.succeeded else "failed",
-                "error": r.error,
-            }
-            for r in outcome.results
-        ],
+        "results": [result.to_json() for result in outcome.results],
         "verified": outcome.verified.to_json() if outcome.verified else None,
         "status": outcome.status.value,
     }

@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from reconciler.cli import run, validate
+from reconciler.cli import history, publish, run, validate
 from reconciler.errors import ReconcilerError
 
 
@@ -23,6 +23,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     validate.register(commands)
     run.register(commands)
+    publish.register(commands)
+    history.register(commands)
     demo = commands.add_parser(
         "demo", help="the whole loop on an embedded AWS emulator (no account needed)"
     )

@@ -1,0 +1,107 @@
+"""State `Failed`: a run that could not finish. Send `Reconcile Failed`, record the run as
+failed, release the lock (if this run held it), and answer the contract's output with status
+`failed`.
+
+The stage is told by how far the state got: no `run` means Start failed, no `load` means Load
+failed, and so on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reconciler.handlers.runtime import Run, Settings, logger, now, runs_table, traced
+
+
+def stage_of(state: dict[str, Any]) -> str:
+    """Which state failed, from what the state carried when it was caught."""
+    if "run" not in state:
+        return "start"
+    if "load" not in state:
+        return "load"
+    if "plan" not in state:
+        return "plan"
+    if "apply" not in state and state["plan"].get("decision") == "apply":
+        return "apply"
+    return "report"
+
+
+def _error_text(error: dict[str, Any] | None) -> str:
+    if not error:
+        return "unknown error"
+    import json
+
+    cause = error.get("Cause") or ""
+    try:  # Lambda errors arrive as {"errorType", "errorMessage", …} inside Cause
+        message = json.loads(cause).get("errorMessage", cause)
+    except (ValueError, AttributeError):
+        message = cause
+    return f"{error.get('Error', 'Error')}: {message}".strip()
+
+
+@traced
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    import boto3
+
+    from reconciler import events
+    from reconciler.handlers.runtime import RunInput
+    from reconciler.history import RunRecord
+
+    settings = Settings.from_environ()
+    state: dict[str, Any] = event["state"]
+    run_id: str = event["runId"]
+    logger.set_correlation_id(run_id)
+    stage = stage_of(state)
+    error = _error_text(state.get("error"))
+    if "run" in state:
+        run = Run.model_validate(state["run"])
+    else:
+        request = RunInput.model_validate({k: v for k, v in state.items() if k != "error"})
+        run = Run(
+            run_id=run_id,
+            environment=request.environment,
+            trigger=request.trigger,
+            revision=request.revision,
+            mode=request.mode,
+            started_at=event.get("startedAt") or now().isoformat(),
+            locked=True,  # Start failed: this run may not hold the lock, so never release it
+        )
+    revision = (state.get("load") or {}).get("revision") or run.revision
+    logger.error("run failed", extra={"stage": stage, "error": error})
+    events.send(
+        boto3.client("events"),
+        settings.event_bus_name,
+        [events.failed(run.environment, run.run_id, stage=stage, error=error, revision=revision)],
+    )
+    table = runs_table(settings)
+    finished = now()
+    started = run.started_at
+    table.record(
+        RunRecord(
+            run_id=run.run_id,
+            environment=run.environment,
+            trigger=run.trigger,
+            revision=revision,
+            status="failed",
+            started_at=started,
+            finished_at=finished,
+            duration_ms=max(0, int((finished - _parse(started)).total_seconds() * 1000)),
+            error=f"{stage}: {error}",
+        )
+    )
+    if not run.locked:
+        table.release_lock(run.environment, run.run_id)
+    return {
+        "runId": run.run_id,
+        "environment": run.environment,
+        "revision": revision,
+        "status": "failed",
+        "summary": None,
+    }
+
+
+def _parse(moment: str) -> Any:
+    from datetime import datetime
+
+    return datetime.fromisoformat(moment.replace("Z", "+00:00"))

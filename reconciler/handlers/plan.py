@@ -1,0 +1,40 @@
+"""State `Plan`: check the account, observe, plan, and decide what this run does with drift.
+
+`decision` is `in-sync` (nothing to do), `observe` (the mode says report only), `refused` (a
+freeze window or the change budget; `refusal` says which) or `apply`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reconciler.errors import PermanentError
+from reconciler.handlers.runtime import Run, Settings, load_manifests, logger, now, traced
+
+
+@traced
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    from reconciler import pipeline
+
+    run = Run.model_validate(event["run"]).model_copy(
+        update={"revision": event["load"]["revision"]}
+    )
+    logger.set_correlation_id(run.run_id)
+    _, manifests, errors = load_manifests(Settings.from_environ(), run)
+    if manifests is None:
+        raise PermanentError(f"the manifests changed under the run: {errors[0] if errors else ''}")
+    aws = pipeline.clients_for(manifests)
+    pipeline.check_account(aws, manifests)
+    plan = pipeline.plan(aws, manifests, revision=run.revision, progress=logger.info)
+    refusal = pipeline.refusal(plan, manifests, now())
+    if plan.in_sync or not plan.writes:
+        decision = "in-sync" if plan.in_sync else "observe"
+    elif event["load"].get("mode") != "apply":
+        decision = "observe"
+    elif refusal is not None:
+        decision = "refused"
+    else:
+        decision = "apply"
+    logger.info("planned", extra={"summary": plan.summary.model_dump(), "decision": decision})
+    return {"plan": plan.to_json(), "decision": decision, "refusal": refusal}

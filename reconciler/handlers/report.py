@@ -1,0 +1,106 @@
+"""State `Report`: events, metrics and the run history; release the lock; the run's status.
+
+Receives the whole state (`run`, `load`, and `plan`/`apply` when the run got that far) and answers
+the contract's output `{runId, environment, revision, status, summary}`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+from reconciler.handlers.runtime import Run, Settings, elapsed_ms, logger, now, runs_table, traced
+
+metrics = Metrics(namespace="Reconciler", service="reconciler")
+
+
+@traced
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    import boto3
+
+    from reconciler import events
+    from reconciler.errors import ManifestError
+    from reconciler.history import RunRecord
+    from reconciler.pipeline import ChangeResult, Status, status_of
+    from reconciler.plan import Plan, Summary
+
+    settings = Settings.from_environ()
+    run = Run.model_validate(event["run"])
+    logger.set_correlation_id(run.run_id)
+    load = event["load"]
+    revision = load.get("revision") or run.revision
+    plan = Plan.from_json(event["plan"]["plan"]) if "plan" in event else None
+    applied = event.get("apply") or {}
+    results = [ChangeResult.from_json(r) for r in applied.get("results", [])]
+    verified = Plan.from_json(applied["verified"]) if applied.get("verified") else None
+    reason: str | None = None
+    outgoing: list[events.Event] = []
+    if load["status"] == "invalid":
+        status = Status.INVALID
+        errors = [ManifestError(**error) for error in load.get("errors", [])]
+        outgoing.append(events.invalid(run.environment, revision, errors, run_id=run.run_id))
+    elif load["status"] == "suspended" or plan is None:
+        status, reason = Status.SUSPENDED, "the environment is suspended"
+    else:
+        status = status_of(plan, results, verified)
+        reason = event["plan"].get("refusal")
+        outgoing += events.drift_detected(plan, run.run_id)
+        outgoing += events.corrections(results, plan, run.run_id)
+    duration = elapsed_ms(run)
+    if status is not Status.INVALID:
+        outgoing.append(
+            events.completed(
+                run.environment,
+                run.run_id,
+                revision=revision,
+                trigger=run.trigger,
+                status=status.value,
+                summary=plan.summary if plan else None,
+                duration_ms=duration,
+                reason=reason,
+            )
+        )
+    events.send(boto3.client("events"), settings.event_bus_name, outgoing)
+
+    metrics.add_dimension(name="Environment", value=run.environment)
+    drifted = 0 if plan is None else sum(1 for c in plan.changes if c.action != "noop")
+    metrics.add_metric(name="DriftedResources", unit=MetricUnit.Count, value=drifted)
+    metrics.add_metric(
+        name="ChangesApplied", unit=MetricUnit.Count, value=sum(r.succeeded for r in results)
+    )
+    metrics.add_metric(
+        name="ChangesFailed", unit=MetricUnit.Count, value=sum(not r.succeeded for r in results)
+    )
+    metrics.add_metric(name="RunDurationMs", unit=MetricUnit.Milliseconds, value=duration)
+    metrics.flush_metrics()
+
+    table = runs_table(settings)
+    table.record(
+        RunRecord(
+            run_id=run.run_id,
+            environment=run.environment,
+            trigger=run.trigger,
+            revision=revision,
+            status=status.value,
+            started_at=run.started_at,
+            finished_at=now(),
+            duration_ms=duration,
+            summary=plan.summary if plan else Summary(),
+            plan=plan.to_json() if plan else None,
+            results=tuple(r.to_json() for r in results),
+            error=reason,
+        )
+    )
+    table.release_lock(run.environment, run.run_id)
+    logger.info("run finished", extra={"status": status.value, "durationMs": duration})
+    summary = plan.summary.model_dump(mode="json") if plan else None
+    return {
+        "runId": run.run_id,
+        "environment": run.environment,
+        "revision": revision,
+        "status": status.value,
+        "summary": summary,
+    }

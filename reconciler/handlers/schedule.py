@@ -1,0 +1,160 @@
+"""The schedule fan-out: every tick starts one reconcile run per deployed environment.
+
+An EventBridge schedule invokes :func:`handler` with any event. Each run's execution is named
+after the environment and the tick's time (the event's `time`, else now), so a tick delivered or
+retried twice starts each environment once: Step Functions refuses a second execution of a name,
+and :func:`start_runs` counts that refusal as already started.
+
+:func:`start_runs` is also how the commit webhook starts its runs.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger
+from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
+
+from reconciler.errors import PermanentError, TemporaryError
+from reconciler.triggers import RunRequest, parse_environments, scheduled_runs
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from mypy_boto3_stepfunctions import SFNClient
+
+logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "reconciler"))
+
+#: StartExecution errors worth retrying: the state machine is busy or AWS is.
+_TEMPORARY = frozenset(
+    {
+        "ExecutionLimitExceeded",
+        "ThrottlingException",
+        "TooManyRequestsException",
+        "ServiceUnavailable",
+        "InternalServerError",
+        "InternalFailure",
+    }
+)
+
+
+class _Tick(BaseModel):
+    """The part of a scheduled event read here: when it fired."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    time: AwareDatetime | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the fan-out needs from the function's environment."""
+
+    state_machine_arn: str
+    environments: tuple[str, ...]
+
+    @classmethod
+    def from_environ(cls) -> Settings:
+        arn = os.environ.get("STATE_MACHINE_ARN", "")
+        if not arn:
+            raise PermanentError("STATE_MACHINE_ARN is not set")
+        try:
+            environments = parse_environments(os.environ.get("ENVIRONMENTS", ""))
+        except ValueError as exc:
+            raise PermanentError(str(exc)) from exc
+        return cls(arn, environments)
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """Settings and the Step Functions client, built once per container."""
+
+    settings: Settings
+    sfn: SFNClient
+
+
+@cache
+def runtime() -> Runtime:
+    """The container's runtime, built at the first invocation (tests call `cache_clear()`)."""
+    import boto3
+
+    return Runtime(Settings.from_environ(), boto3.client("stepfunctions"))
+
+
+def tick_time(event: object) -> datetime:
+    """The scheduled event's `time`, or now when the event carries none."""
+    try:
+        when = _Tick.model_validate(event).time
+    except ValidationError:
+        when = None
+    return when or datetime.now(UTC)
+
+
+def start_runs(
+    sfn: SFNClient, state_machine_arn: str, requests: Sequence[RunRequest]
+) -> list[dict[str, Any]]:
+    """Start every request's execution; report each as `{environment, name, executionArn}`.
+
+    A name that already ran or runs counts as started, with `alreadyStarted: true`. Every
+    request is tried; when some fail, the failure is raised afterwards (`TemporaryError` if any
+    is worth retrying, else `PermanentError`), and a retry starts only the missing ones.
+    """
+    import json
+
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    started: list[dict[str, Any]] = []
+    failures: list[tuple[str, bool]] = []
+    for request in requests:
+        entry: dict[str, Any] = {"environment": request.environment, "name": request.name}
+        where = {"environment": request.environment, "execution": request.name}
+        try:
+            response = sfn.start_execution(
+                stateMachineArn=state_machine_arn,
+                name=request.name,
+                input=json.dumps(request.input()),
+            )
+            entry |= {"executionArn": response["executionArn"], "alreadyStarted": False}
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code != "ExecutionAlreadyExists":
+                logger.error("could not start run", extra={**where, "error": code})
+                failures.append((f"{request.environment}: {code}", code in _TEMPORARY))
+                continue
+            arn = _execution_arn(state_machine_arn, request.name)
+            entry |= {"executionArn": arn, "alreadyStarted": True}
+        except BotoCoreError as exc:
+            logger.error("could not start run", extra={**where, "error": type(exc).__name__})
+            failures.append((f"{request.environment}: {type(exc).__name__}", True))
+            continue
+        started.append(entry)
+    if started:
+        logger.info("runs started", extra={"runs": started})
+    if failures:
+        message = "could not start runs for " + ", ".join(text for text, _ in failures)
+        if any(temporary for _, temporary in failures):
+            raise TemporaryError(message)
+        raise PermanentError(message)
+    return started
+
+
+def _execution_arn(state_machine_arn: str, name: str) -> str:
+    """The ARN Step Functions gives execution `name` of the state machine."""
+    return f"{state_machine_arn.replace(':stateMachine:', ':execution:', 1)}:{name}"
+
+
+@logger.inject_lambda_context(log_event=False, clear_state=True)
+def handler(event: Any, context: Any) -> list[dict[str, Any]]:
+    """Start one run per environment in `ENVIRONMENTS`; return what was started."""
+    rt = runtime()
+    when = tick_time(event)
+    logger.info(
+        "schedule tick",
+        extra={"tick": when.isoformat(), "environments": list(rt.settings.environments)},
+    )
+    requests = scheduled_runs(rt.settings.environments, when)
+    return start_runs(rt.sfn, rt.settings.state_machine_arn, requests)

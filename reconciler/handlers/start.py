@@ -1,0 +1,43 @@
+"""State `Start`: name the run after the execution and take the environment's lock.
+
+A run that finds the lock held ends as `locked` and touches nothing; a dead run's lock frees
+itself when its expiry passes.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from reconciler.handlers.runtime import (
+    LOCK_SECONDS,
+    Run,
+    RunInput,
+    Settings,
+    logger,
+    now,
+    runs_table,
+    traced,
+)
+
+
+@traced
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    request = RunInput.model_validate(event["input"])
+    run = Run(
+        run_id=event["runId"],
+        environment=request.environment,
+        trigger=request.trigger,
+        revision=request.revision,
+        mode=request.mode,
+        started_at=event.get("startedAt") or now().isoformat(),
+    )
+    logger.set_correlation_id(run.run_id)
+    table = runs_table(Settings.from_environ())
+    acquired = table.acquire_lock(
+        run.environment, run.run_id, now=now(), ttl=timedelta(seconds=LOCK_SECONDS)
+    )
+    run = run.model_copy(update={"locked": not acquired})
+    logger.info("run started", extra={"environment": run.environment, "locked": run.locked})
+    return run.to_state()
