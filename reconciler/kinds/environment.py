@@ -61,8 +61,7 @@ class FixedWindow(Strict):
         ):
             shown = f"'{value}'" if isinstance(value, str) else repr(value)
             raise ValueError(
-                f"{shown} is not an RFC 3339 timestamp with a time zone, "
-                "like 2026-12-20T00:00:00Z"
+                f"{shown} is not an RFC 3339 timestamp with a time zone, like 2026-12-20T00:00:00Z"
             )
         return value
 
