@@ -246,3 +246,10 @@ def test_load_diff_and_plan_never_import_boto3() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_public_surface_resolves_every_name() -> None:
+    import reconciler
+
+    for name in reconciler.__all__:
+        assert getattr(reconciler, name) is not None, name
