@@ -4,7 +4,8 @@ moto's Docker-free Lambda backend echoes payloads instead of running code. `hand
 replaces its `invoke` with one that imports the function's handler (`module.function` from the
 function's configuration), sets the function's environment variables, and calls it, answering
 errors the way Lambda does (`x-amz-function-error: Unhandled`, `{"errorType", "errorMessage"}`),
-which is what the state machine's Retry and Catch match on.
+which is what the state machine's Retry and Catch match on. Handlers run concurrently, as in
+Lambda; the process environment is restored when the block ends.
 """
 
 from __future__ import annotations
@@ -45,26 +46,15 @@ def _invoke(
     fn = self.get_function(function_name, qualifier)
     module_name, _, attribute = fn.handler.rpartition(".")
     event = json.loads(body) if body else {}
-    with _ENV_LOCK:
-        saved = {key: os.environ.get(key) for key in fn.environment_vars}
+    with _ENV_LOCK:  # the functions of one deployment share their variables; set, never unset
         os.environ.update({key: str(value) for key, value in fn.environment_vars.items()})
-        try:
-            handler = getattr(importlib.import_module(module_name), attribute)
-            result = handler(
-                event, FakeContext(fn.function_name, invoked_function_arn=fn.function_arn)
-            )
-            payload = json.dumps(result).encode()
-        except Exception as exc:
-            response_headers["x-amz-function-error"] = "Unhandled"
-            payload = json.dumps(
-                {"errorType": type(exc).__name__, "errorMessage": str(exc)}
-            ).encode()
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
+    try:
+        handler = getattr(importlib.import_module(module_name), attribute)
+        result = handler(event, FakeContext(fn.function_name, invoked_function_arn=fn.function_arn))
+        payload = json.dumps(result).encode()
+    except Exception as exc:
+        response_headers["x-amz-function-error"] = "Unhandled"
+        payload = json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc)}).encode()
     response_headers["Content-Length"] = str(len(payload))
     return payload
 
@@ -75,8 +65,11 @@ def handlers_in_process() -> Iterator[None]:
     from moto.awslambda_simple.models import LambdaSimpleBackend
 
     original = LambdaSimpleBackend.invoke
-    LambdaSimpleBackend.invoke = _invoke  # type: ignore[method-assign,assignment]
+    saved = dict(os.environ)
+    LambdaSimpleBackend.invoke = _invoke  # type: ignore[method-assign]
     try:
         yield
     finally:
         LambdaSimpleBackend.invoke = original  # type: ignore[method-assign]
+        os.environ.clear()
+        os.environ.update(saved)

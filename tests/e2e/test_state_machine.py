@@ -10,10 +10,12 @@ import hashlib
 import hmac
 import json
 import os
+import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import boto3
 import moto
@@ -197,17 +199,38 @@ def test_a_second_run_while_one_holds_the_lock_ends_locked_and_touches_nothing(
     assert memory == 256, "the locked run must not have applied anything"
 
 
-def test_two_runs_at_once_one_is_locked(deployment: Deployment) -> None:
+def test_two_runs_at_once_one_is_locked(
+    deployment: Deployment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first run is held inside Plan until the second has ended: they truly overlap."""
+    from reconciler.handlers import plan as plan_state
+
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    real_plan = plan_state.handler
+    second: dict[str, str] = {}
+
+    def plan_after_the_second_run_ended(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if (
+                "arn" in second
+                and sfn.describe_execution(executionArn=second["arn"])["status"] != "RUNNING"
+            ):
+                break
+            time.sleep(0.05)
+        return real_plan(event, context)
+
+    monkeypatch.setattr(plan_state, "handler", plan_after_the_second_run_ended)
     first = deployment.execute(
         "one", {"environment": "demo", "trigger": "manual", "revision": None, "mode": "apply"}
     )
-    second = deployment.execute(
+    while not history() and lock_holder() is None:  # the first run holds the lock
+        time.sleep(0.05)
+    second["arn"] = deployment.execute(
         "two", {"environment": "demo", "trigger": "manual", "revision": None, "mode": "apply"}
     )
-    statuses = sorted(
-        json.loads(deployment.wait(arn)["output"])["status"] for arn in (first, second)
-    )
-    assert statuses == ["corrected", "locked"]
+    assert json.loads(deployment.wait(second["arn"])["output"])["status"] == "locked"
+    assert json.loads(deployment.wait(first)["output"])["status"] == "corrected"
 
 
 def test_a_dead_runs_lock_frees_after_its_expiry(deployment: Deployment) -> None:

@@ -16,7 +16,7 @@ def _names(requirements: list[str]) -> dict[str, str]:
         line = raw.split("#", 1)[0].strip()
         if line:
             name = re.split(r"[<>=\[ ]", line, maxsplit=1)[0].lower()
-            out[name] = re.sub(r"\[[^\]]*\]", "", line)
+            out[name] = line.replace(" ", "")
     return out
 
 
