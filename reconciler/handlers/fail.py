@@ -1,6 +1,8 @@
-"""State `Failed`: a run that could not finish. Send `Reconcile Failed`, record the run as
-failed, release the lock (if this run held it), and answer the contract's output with status
-`failed`.
+"""State `Failed`: a run that could not finish. Record the run as failed, release the lock (if
+this run held it), send `Reconcile Failed`, and answer the contract's output with status `failed`.
+
+The state machine retries this state on any error, so the event goes last: an attempt that fails
+before it has sent nothing, and the attempt that sends it ends the state.
 
 The stage is told by how far the state got: no `run` means Start failed, no `load` means Load
 failed, and so on.
@@ -10,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.handlers.runtime import Run, Settings, logger, now, runs_table, traced
+from reconciler.handlers.runtime import Run, Settings, elapsed_ms, finish_run, logger, now, traced
 
 
 def stage_of(state: dict[str, Any]) -> str:
@@ -46,7 +48,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     from reconciler import events
     from reconciler.handlers.runtime import RunInput
-    from reconciler.history import RunRecord
 
     settings = Settings.from_environ()
     state: dict[str, Any] = event["state"]
@@ -69,39 +70,17 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         )
     revision = (state.get("load") or {}).get("revision") or run.revision
     logger.error("run failed", extra={"stage": stage, "error": error})
+    output = finish_run(
+        settings,
+        run,
+        revision=revision,
+        status="failed",
+        duration_ms=elapsed_ms(run),
+        error=f"{stage}: {error}",
+    )
     events.send(
         boto3.client("events"),
         settings.event_bus_name,
         [events.failed(run.environment, run.run_id, stage=stage, error=error, revision=revision)],
     )
-    table = runs_table(settings)
-    finished = now()
-    started = run.started_at
-    table.record(
-        RunRecord(
-            run_id=run.run_id,
-            environment=run.environment,
-            trigger=run.trigger,
-            revision=revision,
-            status="failed",
-            started_at=started,
-            finished_at=finished,
-            duration_ms=max(0, int((finished - _parse(started)).total_seconds() * 1000)),
-            error=f"{stage}: {error}",
-        )
-    )
-    if not run.locked:
-        table.release_lock(run.environment, run.run_id)
-    return {
-        "runId": run.run_id,
-        "environment": run.environment,
-        "revision": revision,
-        "status": "failed",
-        "summary": None,
-    }
-
-
-def _parse(moment: str) -> Any:
-    from datetime import datetime
-
-    return datetime.fromisoformat(moment.replace("Z", "+00:00"))
+    return output

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.errors import PermanentError
-from reconciler.handlers.runtime import Run, Settings, load_manifests, logger, now, traced
+from reconciler.handlers.runtime import loaded_run, logger, now, traced
 
 
 @traced
@@ -17,13 +16,7 @@ from reconciler.handlers.runtime import Run, Settings, load_manifests, logger, n
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from reconciler import pipeline
 
-    run = Run.model_validate(event["run"]).model_copy(
-        update={"revision": event["load"]["revision"]}
-    )
-    logger.set_correlation_id(run.run_id)
-    _, manifests, errors = load_manifests(Settings.from_environ(), run)
-    if manifests is None:
-        raise PermanentError(f"the manifests changed under the run: {errors[0] if errors else ''}")
+    run, manifests = loaded_run(event)
     aws = pipeline.clients_for(manifests)
     pipeline.check_account(aws, manifests)
     plan = pipeline.plan(aws, manifests, revision=run.revision, progress=logger.info)

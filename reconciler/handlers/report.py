@@ -1,7 +1,12 @@
-"""State `Report`: events, metrics and the run history; release the lock; the run's status.
+"""State `Report`: the run history, the lock, events and metrics; the run's status.
 
 Receives the whole state (`run`, `load`, and `plan`/`apply` when the run got that far) and answers
 the contract's output `{runId, environment, revision, status, summary}`.
+
+The state machine runs Report again when it raises `TemporaryError`, so every step is safe to
+repeat and none is done twice: the run is recorded first (the same item each time) and its lock
+released (a no-op the second time); then the events are sent, skipping those an earlier attempt
+delivered (the run's delivery ledger in the table); the metrics go last, once.
 """
 
 from __future__ import annotations
@@ -11,7 +16,16 @@ from typing import Any
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from reconciler.handlers.runtime import Run, Settings, elapsed_ms, logger, now, runs_table, traced
+from reconciler.handlers.runtime import (
+    Run,
+    Settings,
+    elapsed_ms,
+    finish_run,
+    logger,
+    now,
+    runs_table,
+    traced,
+)
 
 metrics = Metrics(namespace="Reconciler", service="reconciler")
 
@@ -22,10 +36,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     import boto3
 
     from reconciler import events
-    from reconciler.errors import ManifestError
-    from reconciler.history import RunRecord
+    from reconciler.errors import ManifestError, TemporaryError
     from reconciler.pipeline import ChangeResult, Status, status_of
-    from reconciler.plan import Plan, Summary
+    from reconciler.plan import Plan
 
     settings = Settings.from_environ()
     run = Run.model_validate(event["run"])
@@ -63,7 +76,25 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
                 reason=reason,
             )
         )
-    events.send(boto3.client("events"), settings.event_bus_name, outgoing)
+    output = finish_run(
+        settings,
+        run,
+        revision=revision,
+        status=status.value,
+        duration_ms=duration,
+        plan=plan,
+        results=tuple(r.to_json() for r in results),
+        error=reason,
+    )
+    table = runs_table(settings)
+    delivered = table.delivered_events(run.environment, run.run_id, now=now())
+    try:
+        events.send(
+            boto3.client("events"), settings.event_bus_name, outgoing, delivered=delivered
+        )
+    except TemporaryError:
+        table.mark_events_delivered(run.environment, run.run_id, delivered, now=now())
+        raise
 
     metrics.add_dimension(name="Environment", value=run.environment)
     drifted = 0 if plan is None else sum(1 for c in plan.changes if c.action != "noop")
@@ -77,30 +108,5 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     metrics.add_metric(name="RunDurationMs", unit=MetricUnit.Milliseconds, value=duration)
     metrics.flush_metrics()
 
-    table = runs_table(settings)
-    table.record(
-        RunRecord(
-            run_id=run.run_id,
-            environment=run.environment,
-            trigger=run.trigger,
-            revision=revision,
-            status=status.value,
-            started_at=run.started_at,
-            finished_at=now(),
-            duration_ms=duration,
-            summary=plan.summary if plan else Summary(),
-            plan=plan.to_json() if plan else None,
-            results=tuple(r.to_json() for r in results),
-            error=reason,
-        )
-    )
-    table.release_lock(run.environment, run.run_id)
     logger.info("run finished", extra={"status": status.value, "durationMs": duration})
-    summary = plan.summary.model_dump(mode="json") if plan else None
-    return {
-        "runId": run.run_id,
-        "environment": run.environment,
-        "revision": revision,
-        "status": status.value,
-        "summary": summary,
-    }
+    return output

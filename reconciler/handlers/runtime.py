@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
     from reconciler.loader import EnvironmentManifests
+    from reconciler.plan import Plan
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "reconciler"))
 
@@ -146,6 +147,67 @@ def load_manifests(
         return checkout.revision, None, [missing]
     manifests, errors = load_folder(folder)
     return checkout.revision, manifests, errors
+
+
+def loaded_run(event: dict[str, Any]) -> tuple[Run, EnvironmentManifests]:
+    """The run at the revision Load resolved, and its manifests checked out again here (state
+    functions do not share /tmp). Manifests that no longer validate at that revision are a
+    permanent error: the source changed under the run."""
+    from reconciler.errors import PermanentError
+
+    run = Run.model_validate(event["run"]).model_copy(
+        update={"revision": event["load"]["revision"]}
+    )
+    logger.set_correlation_id(run.run_id)
+    _, manifests, errors = load_manifests(Settings.from_environ(), run)
+    if manifests is None:
+        first = errors[0] if errors else "no manifests"
+        raise PermanentError(f"the manifests changed under the run: {first}")
+    return run, manifests
+
+
+def finish_run(
+    settings: Settings,
+    run: Run,
+    *,
+    revision: str | None,
+    status: str,
+    duration_ms: int,
+    plan: Plan | None = None,
+    results: tuple[dict[str, Any], ...] = (),
+    error: str | None = None,
+) -> dict[str, Any]:
+    """Record the run in the history, release its lock (when it holds it) and answer the
+    contract's output `{runId, environment, revision, status, summary}`."""
+    from reconciler.history import RunRecord
+    from reconciler.plan import Summary
+
+    table = runs_table(settings)
+    table.record(
+        RunRecord(
+            run_id=run.run_id,
+            environment=run.environment,
+            trigger=run.trigger,
+            revision=revision,
+            status=status,
+            started_at=run.started_at,
+            finished_at=now(),
+            duration_ms=duration_ms,
+            summary=plan.summary if plan else Summary(),
+            plan=plan.to_json() if plan else None,
+            results=results,
+            error=error,
+        )
+    )
+    if not run.locked:
+        table.release_lock(run.environment, run.run_id)
+    return {
+        "runId": run.run_id,
+        "environment": run.environment,
+        "revision": revision,
+        "status": status,
+        "summary": plan.summary.model_dump(mode="json") if plan else None,
+    }
 
 
 @cache

@@ -21,6 +21,9 @@ from typing import Any
 
 _ENV_LOCK = threading.RLock()
 
+#: moto's state machines really run, and its Lambda (Docker-free) runs the real handlers.
+MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+
 
 @dataclass
 class FakeContext:

@@ -19,7 +19,7 @@ from typing import Any
 import boto3
 import moto
 import pytest
-from lambda_in_process import handlers_in_process
+from lambda_in_process import MOTO_CONFIG, handlers_in_process
 from stack import create_stack, executable_state_machine, schedules_match_no_events
 
 from reconciler.cli import main as cli
@@ -27,26 +27,11 @@ from reconciler.demo.stack import ACCOUNT, create_drifted_stack, write_manifests
 from reconciler.emulator import install
 from reconciler.history import RunsTable
 
-CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 REGION = "us-east-1"
 STACK = "reconciler"
 BUCKET = "reconciler-deploy"
 REVISION = "e" * 40
 RUN = {"environment": "demo", "trigger": "manual", "revision": None, "mode": "apply"}
-
-
-@pytest.fixture
-def credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "RECONCILER_CACHE_DIR": str(tmp_path / "cache"),
-    }.items():
-        monkeypatch.setenv(name, value)
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture
@@ -56,7 +41,7 @@ def aws(credentials: None) -> Iterator[boto3.Session]:
     install()
     runtime._tracer.cache_clear()  # built once per process, from the first caller's environment
     with (
-        moto.mock_aws(config=CONFIG),  # type: ignore[call-overload]
+        moto.mock_aws(config=MOTO_CONFIG),  # type: ignore[call-overload]
         handlers_in_process(),
         schedules_match_no_events(),
     ):

@@ -21,28 +21,12 @@ import boto3
 import moto
 import pytest
 from deployment import REGION, TABLE, WEBHOOK_SECRET, Deployment, deploy
-from lambda_in_process import handlers_in_process
+from lambda_in_process import MOTO_CONFIG, handlers_in_process
 
 from reconciler.cli import main as cli
 from reconciler.demo.stack import create_drifted_stack, write_manifests
 from reconciler.emulator import install
 from reconciler.history import RunsTable
-
-CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
-
-
-@pytest.fixture
-def credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "RECONCILER_CACHE_DIR": str(tmp_path / "cache"),
-    }.items():
-        monkeypatch.setenv(name, value)
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture
@@ -52,7 +36,7 @@ def deployment(credentials: None, tmp_path: Path) -> Iterator[Deployment]:
     install()
     schedule.runtime.cache_clear()
     webhook.runtime.cache_clear()
-    with moto.mock_aws(config=CONFIG), handlers_in_process():  # type: ignore[arg-type]
+    with moto.mock_aws(config=MOTO_CONFIG), handlers_in_process():  # type: ignore[arg-type]
         create_drifted_stack(boto3.Session(region_name=REGION))
         deployed = deploy()
         manifests = write_manifests(str(tmp_path / "repo"))

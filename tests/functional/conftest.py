@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from call_log import CallLog
 
 from reconciler.aws import Clients
 from reconciler.emulator import emulated_aws
@@ -38,30 +39,6 @@ def aws(credentials: None) -> Iterator[Clients]:
 @pytest.fixture
 def context() -> Context:
     return Context(environment="dev", account=ACCOUNT, region=REGION)
-
-
-class CallLog:
-    """Every AWS operation the engine's clients make, in order: `("lambda", "GetFunction")`."""
-
-    READ_PREFIXES = ("Get", "Describe", "List")
-
-    def __init__(self, aws: Clients) -> None:
-        self.calls: list[tuple[str, str]] = []
-        for name in ("lambda_", "rds", "cloudwatch", "budgets", "tagging", "sts"):
-            client = getattr(aws, name)
-            client.meta.events.register("before-call.*.*", self._record)
-
-    def _record(self, model: object, **_: object) -> None:
-        operation = model.name  # type: ignore[attr-defined]
-        service = model.service_model.service_name  # type: ignore[attr-defined]
-        self.calls.append((service, operation))
-
-    @property
-    def writes(self) -> list[tuple[str, str]]:
-        return [call for call in self.calls if not call[1].startswith(self.READ_PREFIXES)]
-
-    def clear(self) -> None:
-        self.calls.clear()
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import boto3
 import pytest
-from conftest import CallLog
+from call_log import CallLog
 
 from reconciler.aws import Clients
 from reconciler.demo.stack import create_drifted_stack, write_manifests

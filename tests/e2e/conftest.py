@@ -1,0 +1,24 @@
+"""What every end-to-end test starts from: fake credentials, no endpoint or profile that could
+lead to a real account, and a fresh manifest cache."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REGION = "us-east-1"
+
+
+@pytest.fixture
+def credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "RECONCILER_CACHE_DIR": str(tmp_path / "cache"),
+    }.items():
+        monkeypatch.setenv(name, value)
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
