@@ -2,16 +2,21 @@
 
 Clients honour the standard credential chain, `AWS_PROFILE` and `AWS_ENDPOINT_URL` (boto3 reads
 both), assume `assumeRoleArn` when an Environment sets one, and are created lazily so a run that
-touches one service pays for one client.
+touches one service pays for one client. Every client is paced to AWS's request-rate quotas here,
+in one place (`reconciler.pacing`), so every call the engine makes, reads and writes alike, waits
+for its turn instead of being throttled.
 """
 
 from __future__ import annotations
 
+import threading
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
+
+from reconciler.pacing import Pacer, from_environment
 
 if TYPE_CHECKING:
     from mypy_boto3_budgets import BudgetsClient
@@ -23,11 +28,18 @@ if TYPE_CHECKING:
     from mypy_boto3_sts import STSClient
 
 #: Botocore's own retries are the last resort behind the engine's pacing, not the plan.
-RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5)
+RETRY_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, max_pool_connections=50
+)
 
 
 class Clients:
-    """Lazily built AWS clients for one account and region."""
+    """Lazily built AWS clients for one account and region, safe to share between threads.
+
+    `pacing`: True (the default) paces the clients with a `Pacer` of their own, at AWS's quotas
+    unless `RECONCILER_PACING` says otherwise (`off`, or a scale); a `Pacer` paces them with that
+    one (shared, or scaled for tests); False turns pacing off.
+    """
 
     def __init__(
         self,
@@ -36,11 +48,15 @@ class Clients:
         session: boto3.Session | None = None,
         role_arn: str | None = None,
         config: Config = RETRY_CONFIG,
+        pacing: Pacer | bool = True,
     ) -> None:
         self.region = region
         self._session = session or boto3.Session()
         self._role_arn = role_arn
         self._config = config
+        self.pacer: Pacer | None = from_environment() if pacing is True else (pacing or None)
+        self._lock = threading.Lock()  # building boto3 clients is not thread-safe
+        self._built: dict[str, Any] = {}
 
     @cached_property
     def session(self) -> boto3.Session:
@@ -57,32 +73,50 @@ class Clients:
         )
 
     def client(self, service: str) -> Any:
-        return self.session.client(service, region_name=self.region, config=self._config)  # type: ignore[call-overload]
+        """A new client for `service`, paced like the others."""
+        with self._lock:
+            return self._build(service)
 
-    @cached_property
+    def _build(self, service: str) -> Any:
+        client = self.session.client(service, region_name=self.region, config=self._config)  # type: ignore[call-overload]
+        if self.pacer is not None:
+            self.pacer.attach(client)
+        return client
+
+    def _shared(self, service: str) -> Any:
+        """The one client for `service` these Clients hand out, built on first use."""
+        client = self._built.get(service)
+        if client is None:
+            with self._lock:
+                client = self._built.get(service)
+                if client is None:
+                    client = self._built[service] = self._build(service)
+        return client
+
+    @property
     def lambda_(self) -> LambdaClient:
-        return self.client("lambda")  # type: ignore[no-any-return]
+        return self._shared("lambda")  # type: ignore[no-any-return]
 
-    @cached_property
+    @property
     def rds(self) -> RDSClient:
-        return self.client("rds")  # type: ignore[no-any-return]
+        return self._shared("rds")  # type: ignore[no-any-return]
 
-    @cached_property
+    @property
     def cloudwatch(self) -> CloudWatchClient:
-        return self.client("cloudwatch")  # type: ignore[no-any-return]
+        return self._shared("cloudwatch")  # type: ignore[no-any-return]
 
-    @cached_property
+    @property
     def budgets(self) -> BudgetsClient:
-        return self.client("budgets")  # type: ignore[no-any-return]
+        return self._shared("budgets")  # type: ignore[no-any-return]
 
-    @cached_property
+    @property
     def tagging(self) -> ResourceGroupsTaggingAPIClient:
-        return self.client("resourcegroupstaggingapi")  # type: ignore[no-any-return]
+        return self._shared("resourcegroupstaggingapi")  # type: ignore[no-any-return]
 
-    @cached_property
+    @property
     def sts(self) -> STSClient:
-        return self.client("sts")  # type: ignore[no-any-return]
+        return self._shared("sts")  # type: ignore[no-any-return]
 
-    @cached_property
+    @property
     def events(self) -> EventBridgeClient:
-        return self.client("events")  # type: ignore[no-any-return]
+        return self._shared("events")  # type: ignore[no-any-return]

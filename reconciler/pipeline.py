@@ -11,17 +11,22 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from itertools import groupby
+from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from reconciler.aws import Clients
 from reconciler.errors import PermanentError, ReconcilerError
 from reconciler.kinds import engines as all_engines
-from reconciler.kinds.base import Context, KindEngine, Progress
+from reconciler.kinds.base import Context, KindEngine, Progress, concurrently
 from reconciler.loader import EnvironmentManifests
 from reconciler.plan import Action, Change, Observed, Plan
 from reconciler.planner import Observation, build_plan
+
+if TYPE_CHECKING:
+    from reconciler.aws import Clients
+
+#: Changes applied at once within one kind (each to a different resource); the clients' pacer
+#: holds them to the write quotas.
+APPLY_WORKERS = 16
 
 
 class Status(StrEnum):
@@ -90,8 +95,18 @@ def context_for(manifests: EnvironmentManifests) -> Context:
 
 
 def clients_for(manifests: EnvironmentManifests) -> Clients:
+    """The environment's clients, paced to AWS's quotas."""
+    from reconciler.aws import Clients
+
     spec = manifests.environment.spec
     return Clients(spec.region, role_arn=spec.assume_role_arn)
+
+
+def _aws_errors() -> tuple[type[Exception], ...]:
+    """Botocore's errors, imported when a stage first talks to AWS (this module loads without)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return (ClientError, BotoCoreError)
 
 
 def check_account(aws: Clients, manifests: EnvironmentManifests) -> None:
@@ -99,7 +114,7 @@ def check_account(aws: Clients, manifests: EnvironmentManifests) -> None:
     expected = manifests.environment.spec.account
     try:
         actual = aws.sts.get_caller_identity()["Account"]
-    except (ClientError, BotoCoreError) as exc:
+    except _aws_errors() as exc:
         raise PermanentError(
             f"cannot tell which AWS account the credentials are for: {exc}"
         ) from exc
@@ -116,27 +131,23 @@ def observe(
     engines: Mapping[str, KindEngine] | None = None,
     progress: Progress = _quiet,
 ) -> Observation:
-    """Read every declared resource (and, with prune on, every owned one), kinds in parallel."""
+    """Read every declared resource (and, with prune on, every owned one): the kinds in parallel,
+    and each kind's resources in parallel within it, every call paced to its AWS quota."""
     engines = engines or all_engines()
     context = context_for(manifests)
     prune = manifests.environment.spec.prune
-    declared: dict[str, list[object]] = {}
+    declared: dict[str, list[Any]] = {}
     for manifest in manifests.resources:
         declared.setdefault(manifest.kind, []).append(manifest)
     kinds = [kind for kind in engines if kind in declared or (prune and engines[kind].prunable)]
-    for kind in kinds:  # build clients here: creating boto3 clients is not thread-safe
-        _client_for(aws, kind)
-
-    for kind in kinds:
+    for kind in kinds:  # from this thread, so that the lines never interleave
         if declared.get(kind):
             progress(f"observing {len(declared[kind])} {kind}")
 
     def read(kind: str) -> tuple[str, dict[str, Observed], dict[str, Observed]]:
         engine = engines[kind]
-        wanted = [m for m in manifests.resources if m.kind == kind]
-        found = engine.observe(aws, wanted, context) if wanted else {}
-        owned = engine.owned(aws, context) if prune and engine.prunable else {}
-        return kind, found, owned
+        owned = prune and engine.prunable
+        return kind, *engine.read(aws, declared.get(kind, []), context, owned=owned)
 
     with ThreadPoolExecutor(max_workers=max(1, len(kinds))) as pool:
         answers = list(pool.map(read, kinds))
@@ -144,17 +155,6 @@ def observe(
         found={kind: found for kind, found, _ in answers},
         owned={kind: owned for kind, _, owned in answers if owned},
     )
-
-
-def _client_for(aws: Clients, kind: str) -> None:
-    services = {
-        "LambdaFunction": ("lambda_",),
-        "AuroraServerlessCluster": ("rds",),
-        "MetricAlarm": ("cloudwatch", "tagging"),
-        "Budget": ("budgets",),
-    }
-    for name in services.get(kind, ()):
-        getattr(aws, name)
 
 
 def plan(
@@ -198,25 +198,32 @@ def apply(
     """Carry out every write in the plan, in a safe order; one failure does not stop the rest.
 
     Order: creates and updates kind by kind (clusters, functions, alarms, budgets), then deletes
-    in the reverse kind order.
+    in the reverse kind order. A kind's changes (each to its own resource) run side by side, up
+    to `APPLY_WORKERS` at once, paced to the write quotas; the next kind starts when all of them
+    have ended. Results come back in that order.
     """
     engines = engines or all_engines()
     kind_rank = {kind: rank for rank, kind in enumerate(engines)}
+    aws_errors: tuple[type[Exception], ...] = (*_aws_errors(), ReconcilerError)
 
     def order(change: Change) -> tuple[int, int]:
         rank = kind_rank.get(change.kind, len(kind_rank))
         phase = _APPLY_ORDER[change.action]
         return (phase, -rank if phase else rank)
 
-    results: list[ChangeResult] = []
-    for change in sorted(plan.writes, key=order):
-        progress(f"{change.action.value} {change.ref}")
+    def attempt(change: Change) -> ChangeResult:
         try:
             engines[change.kind].apply(aws, change, context)
-        except (ClientError, BotoCoreError, ReconcilerError) as exc:
-            results.append(ChangeResult(change, False, _one_line(exc)))
-        else:
-            results.append(ChangeResult(change, True))
+        except aws_errors as exc:
+            return ChangeResult(change, False, _one_line(exc))
+        return ChangeResult(change, True)
+
+    results: list[ChangeResult] = []
+    for _, step in groupby(sorted(plan.writes, key=order), key=order):
+        changes = list(step)
+        for change in changes:  # from this thread, so that the lines never interleave
+            progress(f"{change.action.value} {change.ref}")
+        results += concurrently(attempt, changes, APPLY_WORKERS)
     return tuple(results)
 
 

@@ -4,13 +4,14 @@ cluster. Never created or deleted; changes go out with `ApplyImmediately`."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from botocore.exceptions import ClientError, WaiterError
 from pydantic import Field, StringConstraints
 
 from reconciler.errors import PermanentError, TemporaryError
-from reconciler.kinds.base import Context, compare, same
+from reconciler.kinds.base import Context, Reading, batches, compare, concurrently, same
 from reconciler.model import PATTERN_HINTS, Manifest, Metadata, Strict
 from reconciler.plan import OWNER_TAG, Action, Change, Diff, Observed
 
@@ -79,9 +80,10 @@ BATCH = 100
 _RETRYABLE = frozenset({"InvalidDBClusterStateFault", "Throttling", "ThrottlingException"})
 
 
+@dataclass(frozen=True)
 class AuroraServerlessClusterEngine:
-    """Reads clusters with one filtered `DescribeDBClusters` per 100 names and changes them with
-    one `ModifyDBCluster` each; never creates or deletes a cluster.
+    """Reads clusters with one filtered `DescribeDBClusters` per 100 names (the batches in
+    parallel) and changes them with one `ModifyDBCluster` each; never creates or deletes a cluster.
 
     AWS lower-cases cluster identifiers, so names are matched case-insensitively; capacities are
     compared as numbers (1 == 1.0).
@@ -91,6 +93,9 @@ class AuroraServerlessClusterEngine:
     creatable = False
     prunable = False
 
+    #: Batches read at once; the pacer, not this, holds them to RDS's quota.
+    workers: int = 8
+
     def observe(
         self, aws: Clients, manifests: Sequence[Manifest], context: Context
     ) -> dict[str, Observed]:
@@ -98,13 +103,19 @@ class AuroraServerlessClusterEngine:
         names: dict[str, list[str]] = {}
         for manifest in manifests:
             names.setdefault(manifest.name.lower(), []).append(manifest.name)
-        ids = list(names)
+        answers = concurrently(
+            lambda ids: list(_describe(aws, list(ids))), batches(list(names), BATCH), self.workers
+        )
         found: dict[str, Observed] = {}
-        for start in range(0, len(ids), BATCH):
-            for cluster in _describe(aws, ids[start : start + BATCH]):
-                for name in names.get(cluster["DBClusterIdentifier"].lower(), []):
-                    found[name] = Observed(name, _fields(cluster), _tags(cluster))
+        for cluster in (cluster for answer in answers for cluster in answer):
+            for name in names.get(cluster["DBClusterIdentifier"].lower(), []):
+                found[name] = Observed(name, _fields(cluster), _tags(cluster))
         return found
+
+    def read(
+        self, aws: Clients, manifests: Sequence[Manifest], context: Context, *, owned: bool
+    ) -> Reading:
+        return (self.observe(aws, manifests, context) if manifests else {}), {}
 
     def owned(self, aws: Clients, context: Context) -> dict[str, Observed]:
         """Clusters are never pruned, so the reconciler never needs to list what it owns."""

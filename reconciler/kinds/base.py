@@ -2,15 +2,18 @@
 
 A kind engine observes its resources in batches, says how a declared resource differs from what
 AWS has (with AWS's defaults normalised), and applies one change. It never builds AWS clients: it
-receives them in `Clients`, so tests hand in moto-backed ones and benchmarks counting ones.
+receives them in `Clients`, so tests hand in moto-backed ones and benchmarks counting ones. The
+clients are paced to AWS's quotas (`reconciler.pacing`), so an engine may send its reads from as
+many threads as help (`concurrently`) without being throttled.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from reconciler.model import Manifest
 from reconciler.plan import Change, Diff, Observed
@@ -28,6 +31,12 @@ class Context:
     region: str
     partition: str = "aws"
 
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+#: Found (declared resources that exist) and owned (resources tagged for the environment), by name.
+Reading = tuple[dict[str, Observed], dict[str, Observed]]
 
 #: Reports progress to a person ("observing 300 functions…"); the CLI prints it to stderr.
 Progress = Callable[[str], None]
@@ -50,6 +59,13 @@ class KindEngine(Protocol):
 
     def owned(self, aws: Clients, context: Context) -> dict[str, Observed]:
         """Every resource of this kind tagged for `context.environment` (prunable kinds only)."""
+        ...
+
+    def read(
+        self, aws: Clients, manifests: Sequence[Manifest], context: Context, *, owned: bool
+    ) -> Reading:
+        """`observe` and, with `owned`, `owned`, sharing the calls they have in common: what a
+        run calls, once per kind."""
         ...
 
     def desired(self, manifest: Manifest) -> dict[str, Any]:
@@ -90,3 +106,51 @@ def compare(desired: Mapping[str, Any], actual: Mapping[str, Any], prefix: str =
         for key, value in desired.items()
         if not same(value, actual.get(key))
     ]
+
+
+def concurrently(work: Callable[[T], R], items: Iterable[T], workers: int) -> list[R]:
+    """`work(item)` for every item, at most `workers` at a time; the answers in the items' order.
+
+    The first failure is raised once the calls already running have ended; calls not yet started
+    are cancelled. One item (or one worker) runs in the calling thread.
+    """
+    todo = list(items)
+    if len(todo) <= 1 or workers <= 1:
+        return [work(item) for item in todo]
+    with ThreadPoolExecutor(max_workers=min(workers, len(todo))) as pool:
+        futures = [pool.submit(work, item) for item in todo]
+        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+        for future in futures:
+            error = future.exception() if future in done else None
+            if error is not None:
+                for other in futures:
+                    other.cancel()
+                raise error
+        return [future.result() for future in futures]
+
+
+def batches(items: Sequence[T], size: int) -> list[Sequence[T]]:
+    """`items` cut into consecutive slices of at most `size` (AWS's batch limit for a call)."""
+    return [items[start : start + size] for start in range(0, len(items), size)]
+
+
+#: The tagging API's `GetResources` takes at most 100 ARNs a call.
+TAG_BATCH = 100
+
+
+def tags_by_arn(aws: Clients, arns: Sequence[str]) -> dict[str, dict[str, str]]:
+    """ARN → tags of up to `TAG_BATCH` resources, in one tagging API call (`ResourceARNList`).
+
+    A resource that does not exist or was never tagged is left out. AWS answers an ARN list in
+    one page; a page token (moto pages at 50) is followed all the same.
+    """
+    answer = aws.tagging.get_resources(ResourceARNList=list(arns))
+    found = list(answer.get("ResourceTagMappingList", []))
+    while answer.get("PaginationToken"):
+        answer = aws.tagging.get_resources(PaginationToken=answer["PaginationToken"])
+        found += answer.get("ResourceTagMappingList", [])
+    return {
+        mapping["ResourceARN"]: {tag["Key"]: tag["Value"] for tag in mapping.get("Tags", [])}
+        for mapping in found
+        if "ResourceARN" in mapping
+    }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import Field, StringConstraints
 
 from reconciler.errors import PermanentError, TemporaryError
-from reconciler.kinds.base import Context, compare
+from reconciler.kinds.base import Context, Reading, compare
 from reconciler.model import PATTERN_HINTS, Manifest, Metadata, Strict
 from reconciler.plan import OWNER_TAG, Action, Change, Diff, Observed
 
@@ -418,13 +419,16 @@ def _read_one(
 # --- the engine --------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
 class BudgetEngine:
     """Budgets, managed whole: limit, time unit, type, and notifications with subscribers as sets.
 
     `observe` reads N declared budgets (k notifications each, ≤ 1000 budgets in the account) in
-    2 + N·(k + 1) calls: DescribeBudgets, DescribeBudgetNotificationsForAccount, then per budget
-    ListTagsForResource and per notification DescribeSubscribersForNotification (AWS has no
-    batch read for subscribers or budget tags).
+    2 + N·(k + 1) calls: DescribeBudgets and DescribeBudgetNotificationsForAccount at once, then
+    per budget ListTagsForResource and per notification DescribeSubscribersForNotification (AWS
+    has no batch read for subscribers or budget tags), from `workers` threads as soon as the
+    listing each needs has answered. With prune, the tags of the account's other budgets are read
+    in the same pass to find the owned ones.
 
     `apply` re-reads the one budget before it writes and makes only the calls that close the gap:
     UpdateBudget only when limit, time unit or type differ (keeping the cost filters, cost types
@@ -438,38 +442,62 @@ class BudgetEngine:
     creatable = True
     prunable = True
 
+    #: Calls in flight at once; the pacer, not this, holds them to the Budgets quota.
+    workers: int = 16
+
     def observe(
         self, aws: Clients, manifests: Sequence[Manifest], context: Context
     ) -> dict[str, Observed]:
         """The declared budgets that exist, with notifications, subscribers and tags."""
-        client = aws.budgets
-        names = {manifest.name for manifest in manifests}
-        with _retryable("Budget"):
-            budgets = {b["BudgetName"]: b for b in _all_budgets(client, context)}
-            found = {name: budgets[name] for name in sorted(names & budgets.keys())}
-            if not found:
-                return {}
-            notifications = _account_notifications(client, context, set(found))
-            observed = {}
-            for name, budget in found.items():
-                notes = [
-                    _subscribers_of(client, context, name, n) for n in notifications.get(name, [])
-                ]
-                fields = {**_core(budget), "notifications": _sorted(notes)}
-                observed[name] = Observed(name, fields, _tags(client, context, name))
-        return observed
+        return self.read(aws, manifests, context, owned=False)[0]
 
     def owned(self, aws: Clients, context: Context) -> dict[str, Observed]:
         """Budgets tagged for this environment; `fields` hold limit, time unit and type only."""
+        return self.read(aws, [], context, owned=True)[1]
+
+    def read(
+        self, aws: Clients, manifests: Sequence[Manifest], context: Context, *, owned: bool
+    ) -> Reading:
+        """The declared budgets that exist and, with `owned`, those tagged for the environment
+        (declared or not), each budget's tags read once for both."""
         client = aws.budgets
-        owned = {}
-        with _retryable("Budget"):
-            for budget in _all_budgets(client, context):
-                name = budget["BudgetName"]
-                tags = _tags(client, context, name)
-                if tags.get(OWNER_TAG) == context.environment:
-                    owned[name] = Observed(name, _core(budget), tags)
-        return owned
+        names = {manifest.name for manifest in manifests}
+        if not names and not owned:
+            return {}, {}
+        with _retryable("Budget"), ThreadPoolExecutor(max_workers=self.workers) as pool:
+            listing = pool.submit(_all_budgets, client, context)
+            noting = pool.submit(_account_notifications, client, context, names) if names else None
+            budgets = {budget["BudgetName"]: budget for budget in listing.result()}
+            declared = sorted(names & budgets.keys())
+            tags = {
+                name: pool.submit(_tags, client, context, name)
+                for name in (sorted(budgets) if owned else declared)
+            }
+            notifications = noting.result() if noting is not None and declared else {}
+            notes = {
+                name: [
+                    pool.submit(_subscribers_of, client, context, name, notification)
+                    for notification in notifications.get(name, [])
+                ]
+                for name in declared
+            }
+            found = {
+                name: Observed(
+                    name,
+                    {
+                        **_core(budgets[name]),
+                        "notifications": _sorted([note.result() for note in notes[name]]),
+                    },
+                    tags[name].result(),
+                )
+                for name in declared
+            }
+            mine = {
+                name: Observed(name, _core(budgets[name]), tagged.result())
+                for name, tagged in tags.items()
+                if owned and tagged.result().get(OWNER_TAG) == context.environment
+            }
+        return found, mine
 
     def desired(self, manifest: Manifest) -> dict[str, Any]:
         """The whole budget with defaults filled in; notifications and subscribers sorted."""

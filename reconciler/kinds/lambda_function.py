@@ -9,14 +9,25 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints
 
 from reconciler.errors import PermanentError, TemporaryError
-from reconciler.kinds.base import Context, compare, same
+from reconciler.kinds.base import (
+    TAG_BATCH,
+    Context,
+    Reading,
+    batches,
+    compare,
+    concurrently,
+    same,
+    tags_by_arn,
+)
 from reconciler.model import PATTERN_HINTS, ImageUri, Manifest, Metadata, Strict
 from reconciler.plan import OWNER_TAG, Action, Change, Diff, Observed
 
@@ -109,16 +120,28 @@ def check(manifest: LambdaFunction) -> Iterator[tuple[tuple[str | int, ...], str
 # --- The engine -------------------------------------------------------------------------------
 #
 # Observe reads each declared function with one `GetFunction` (its own 100 requests/s quota,
-# where every other Lambda control-plane call shares 15/s). A function that declares `alias`
-# costs one more `GetFunction(Qualifier=alias)`, one that declares `provisionedConcurrency` one
-# `GetProvisionedConcurrencyConfig`; nothing else is read. `_latest_fields` maps a `Configuration`
-# alone (plus the image URI and reservation), so functions that manage only memory, timeout and
-# environment could later be served from `ListFunctions` pages instead.
+# where every other Lambda control-plane call shares 15/s), from `workers` threads; the clients'
+# pacer keeps them to the quota. A function that declares `alias` costs one more
+# `GetFunction(Qualifier=alias)`, one that declares `provisionedConcurrency` one
+# `GetProvisionedConcurrencyConfig`; nothing else is read.
+#
+# `ListFunctions` returns memory, timeout and environment but not the image URI, the reserved
+# concurrency or the tags. When at least `list_min` declared functions manage nothing else, they
+# are read from its pages (50 functions a page, one after the other) with their tags from the
+# tagging API (100 ARNs a call); the listing stops as soon as it has shown them all, and gives up
+# on pages that serve too few of them (`LIST_PAGE_YIELD`), leaving the rest to `GetFunction`.
 
 #: Fields a published version freezes: an alias is current when its version matches $LATEST on
 #: the declared ones.
 VERSIONED_FIELDS = ("image", "memoryMb", "timeoutSeconds", "environment")
 
+#: The fields `ListFunctions` returns; a function that manages only these can be read from it.
+LISTED_FIELDS = frozenset({"memoryMb", "timeoutSeconds", "environment"})
+#: `ListFunctions` returns at most 50 functions a page.
+LIST_PAGE = 50
+#: A `ListFunctions` page costs 1/15 s of the shared control-plane quota, a `GetFunction` 1/100 s
+#: of its own: the pages pay off while each serves at least this many declared functions.
+LIST_PAGE_YIELD = 7
 _NOT_FOUND = frozenset(
     {"ResourceNotFoundException", "ProvisionedConcurrencyConfigNotFoundException"}
 )
@@ -219,6 +242,10 @@ class LambdaFunctionEngine:
     prunable = False
 
     sleep: Callable[[float], None] = time.sleep
+    #: Threads reading functions at once; the pacer, not this, holds them to the quota.
+    workers: int = 32
+    #: Fewest declared functions managing only `LISTED_FIELDS` for `ListFunctions` to be used.
+    list_min: int = 50
     poll_seconds: float = 2.0
     update_wait_seconds: float = 600.0
     provisioning_wait_seconds: float = 1200.0
@@ -230,21 +257,24 @@ class LambdaFunctionEngine:
         self, aws: Clients, manifests: Sequence[Manifest], context: Context
     ) -> dict[str, Observed]:
         """Every declared function that exists; absent ones are left out (the plan blocks them)."""
-        found: dict[str, Observed] = {}
-        for manifest in manifests:
-            spec = _spec(manifest)
-            got = self._get(aws.lambda_, manifest.name)
-            if got is None:
-                continue
-            latest = _Latest.of(got)
-            fields = dict(latest.fields)
-            if spec.alias is not None:
-                alias = self._alias(aws.lambda_, manifest.name, spec, latest)
-                fields["alias"] = alias.field()
-                if spec.provisioned_concurrency is not None:
-                    fields["provisionedConcurrency"] = alias.provisioned_field()
-            found[manifest.name] = Observed(manifest.name, fields, latest.tags)
-        return found
+        specs = {manifest.name: _spec(manifest) for manifest in manifests}
+        listed = [name for name, spec in specs.items() if spec.declared() <= LISTED_FIELDS]
+        if len(listed) < self.list_min:
+            listed = []
+        chosen = set(listed)
+        with ThreadPoolExecutor(max_workers=1) as lister:
+            listing = lister.submit(self._listing, aws, listed, context) if listed else None
+            found = self._get_all(aws, [n for n in specs if n not in chosen], specs)
+            if listing is not None:
+                seen, unresolved = listing.result()
+                found.update(seen)
+                found.update(self._get_all(aws, unresolved, specs))
+        return {name: found[name] for name in specs if name in found}
+
+    def read(
+        self, aws: Clients, manifests: Sequence[Manifest], context: Context, *, owned: bool
+    ) -> Reading:
+        return (self.observe(aws, manifests, context) if manifests else {}), {}
 
     def owned(self, aws: Clients, context: Context) -> dict[str, Observed]:
         """Functions are never pruned, so none is reported (and nothing is read)."""
@@ -257,6 +287,95 @@ class LambdaFunctionEngine:
     def diff(self, manifest: Manifest, observed: Observed) -> list[Diff]:
         """Declared fields only; `environment` as a whole map, `image` exactly as AWS has it."""
         return compare(self.desired(manifest), observed.fields)
+
+    def _get_all(
+        self, aws: Clients, names: Sequence[str], specs: Mapping[str, LambdaFunctionSpec]
+    ) -> dict[str, Observed]:
+        """`GetFunction` (and the declared alias reads) for each of `names`, in parallel."""
+        lam = aws.lambda_
+        answers = concurrently(
+            lambda name: self._observe_one(lam, name, specs[name]), names, self.workers
+        )
+        return {observed.name: observed for observed in answers if observed is not None}
+
+    def _observe_one(
+        self, lam: LambdaClient, name: str, spec: LambdaFunctionSpec
+    ) -> Observed | None:
+        got = self._get(lam, name)
+        if got is None:
+            return None
+        latest = _Latest.of(got)
+        fields = dict(latest.fields)
+        if spec.alias is not None:
+            alias = self._alias(lam, name, spec, latest)
+            fields["alias"] = alias.field()
+            if spec.provisioned_concurrency is not None:
+                fields["provisionedConcurrency"] = alias.provisioned_field()
+        return Observed(name, fields, latest.tags)
+
+    def _listing(
+        self, aws: Clients, names: Sequence[str], context: Context
+    ) -> tuple[dict[str, Observed], list[str]]:
+        """`names` read from `ListFunctions` pages, their tags from the tagging API meanwhile;
+        and the names still to read with `GetFunction` when the listing gave up early.
+
+        A name the whole listing never showed does not exist.
+        """
+        wanted = set(names)
+        arn = f"arn:{context.partition}:lambda:{context.region}:{context.account}:function:"
+        with ThreadPoolExecutor(max_workers=1) as tagger:
+            tagged = tagger.submit(
+                concurrently,
+                partial(tags_by_arn, aws),
+                batches([arn + name for name in names], TAG_BATCH),
+                self.workers,
+            )
+            configurations: dict[str, Mapping[str, Any]] = {}
+            unresolved: list[str] = []
+            most = max(1, math.ceil(len(wanted) / LIST_PAGE_YIELD))
+            pages = aws.lambda_.get_paginator("list_functions").paginate(
+                PaginationConfig={"PageSize": LIST_PAGE}
+            )
+            for count, page in enumerate(self._pages(pages), start=1):
+                for configuration in page.get("Functions", []):
+                    if configuration.get("FunctionName") in wanted:
+                        configurations[configuration["FunctionName"]] = configuration
+                if len(configurations) == len(wanted):
+                    break
+                if count >= most and page.get("NextMarker"):
+                    unresolved = sorted(wanted - configurations.keys())
+                    break
+            tags = {key: value for answer in tagged.result() for key, value in answer.items()}
+        seen = {
+            name: Observed(
+                name,
+                {
+                    key: value
+                    for key, value in _latest_fields(configuration, None, None).items()
+                    if key in LISTED_FIELDS
+                },
+                tags.get(arn + name, {}),
+            )
+            for name, configuration in configurations.items()
+        }
+        return seen, unresolved
+
+    @staticmethod
+    def _pages(pages: Iterable[Any]) -> Iterator[Any]:
+        """Pages of a paginated read, throttling (past botocore's retries) made temporary."""
+        iterator = iter(pages)
+        while True:
+            try:
+                page = next(iterator)
+            except StopIteration:
+                return
+            except Exception as exc:
+                if _code(exc) in _THROTTLED:
+                    raise TemporaryError(
+                        f"AWS Lambda is throttling requests ({_code(exc)})"
+                    ) from exc
+                raise
+            yield page
 
     # --- apply --------------------------------------------------------------------------------
 

@@ -6,20 +6,25 @@ means AWS's default. Created when missing; deleted by prune when it carries this
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from botocore.exceptions import ClientError
 from pydantic import ConfigDict, Field, StringConstraints, field_validator
 
 from reconciler.errors import PermanentError, TemporaryError
-from reconciler.kinds.base import Context, same
+from reconciler.kinds.base import Context, Reading, batches, concurrently, same, tags_by_arn
 from reconciler.model import PATTERN_HINTS, Arn, Manifest, Metadata, Strict, tidy_schema
 from reconciler.plan import OWNER_TAG, Action, Change, Diff, Observed
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch.type_defs import MetricAlarmTypeDef, TagTypeDef
-    from mypy_boto3_resourcegroupstaggingapi.type_defs import TagFilterTypeDef
+    from mypy_boto3_resourcegroupstaggingapi.type_defs import (
+        ResourceTagMappingTypeDef,
+        TagFilterTypeDef,
+    )
 
     from reconciler.aws import Clients
 
@@ -136,9 +141,12 @@ FIELDS = (
 _RETRYABLE = frozenset({"Throttling", "ThrottlingException", "ConcurrentModificationException"})
 
 
+@dataclass(frozen=True)
 class MetricAlarmEngine:
-    """Reads alarms with one `DescribeAlarms` per 100 names and their ownership with one pass of
-    the tagging API; writes each alarm whole with one `PutMetricAlarm`.
+    """Reads alarms with one `DescribeAlarms` per 100 names and their tags with the tagging API,
+    100 ARNs a call, all in parallel; with prune, one pass of the tagging API over the alarms
+    tagged for the environment serves both the ownership of the declared alarms and the list of
+    owned ones. Writes each alarm whole with one `PutMetricAlarm`.
 
     `desired` and `observe` both spell out AWS's defaults (treatMissingData `missing`,
     actionsEnabled true, empty action lists and dimensions, datapointsToAlarm equal to
@@ -150,19 +158,14 @@ class MetricAlarmEngine:
     creatable = True
     prunable = True
 
+    #: Calls in flight at once; the pacer, not this, holds them to the quotas.
+    workers: int = 8
+
     def observe(
         self, aws: Clients, manifests: Sequence[Manifest], context: Context
     ) -> dict[str, Observed]:
-        """The declared alarms that exist, with every tag of those that carry the owner tag."""
-        names = list(dict.fromkeys(manifest.name for manifest in manifests))
-        if not names:
-            return {}
-        alarms = _describe(aws, names)
-        tags = _tagged(aws, [{"Key": OWNER_TAG}])
-        return {
-            name: Observed(name, _fields(alarm), tags.get(alarm["AlarmArn"], {}))
-            for name, alarm in alarms.items()
-        }
+        """The declared alarms that exist, with their tags."""
+        return self.read(aws, manifests, context, owned=False)[0]
 
     def owned(self, aws: Clients, context: Context) -> dict[str, Observed]:
         """Every alarm tagged `reconciler:environment=<environment>` that still exists.
@@ -170,14 +173,54 @@ class MetricAlarmEngine:
         The tagging API can lag behind deletions, so the names it lists are confirmed (and their
         fields read) with `DescribeAlarms`, one call per 100.
         """
-        tags = _tagged(aws, [{"Key": OWNER_TAG, "Values": [context.environment]}])
-        by_name = {_name(arn): arn for arn in tags}
-        alarms = _describe(aws, list(by_name))
-        return {
-            name: Observed(name, _fields(alarm), tags[by_name[name]])
-            for name, alarm in alarms.items()
-            if name in by_name
+        return self.read(aws, [], context, owned=True)[1]
+
+    def read(
+        self, aws: Clients, manifests: Sequence[Manifest], context: Context, *, owned: bool
+    ) -> Reading:
+        """Declared alarms (fields and tags) and, with `owned`, the environment's own alarms.
+
+        Without `owned`: `DescribeAlarms` and `GetResources(ResourceARNList)` per 100 names, all
+        at once. With it: `DescribeAlarms` per 100 names alongside one tag-filtered
+        `GetResources` pass; then only what that pass leaves open is read: the tags of declared
+        alarms it did not list (untagged, or another environment's) and the existence of owned
+        alarms that are not declared.
+        """
+        names = list(dict.fromkeys(manifest.name for manifest in manifests))
+        prefix = f"arn:{context.partition}:cloudwatch:{context.region}:{context.account}:alarm:"
+        describe = [partial(_describe, aws, batch) for batch in batches(names, BATCH)]
+        if not owned:
+            tag = [
+                partial(tags_by_arn, aws, [prefix + name for name in batch])
+                for batch in batches(names, BATCH)
+            ]
+            alarms, tags = self._run(describe, tag)
+            return _observed(alarms, tags), {}
+        alarms, mine = self._run(describe, [partial(_tagged, aws, context.environment)])
+        unknown = [alarm["AlarmArn"] for alarm in alarms.values() if alarm["AlarmArn"] not in mine]
+        others = [name for name in map(_name, mine) if name not in alarms and name not in names]
+        tags, more = self._run(
+            [partial(tags_by_arn, aws, batch) for batch in batches(unknown, BATCH)],
+            [partial(_describe, aws, batch) for batch in batches(others, BATCH)],
+        )
+        found = _observed(alarms, {**tags, **mine})
+        return found, {
+            name: Observed(name, _fields(alarm), mine[alarm["AlarmArn"]])
+            for name, alarm in {**alarms, **more}.items()
+            if alarm["AlarmArn"] in mine
         }
+
+    def _run(
+        self,
+        first: Sequence[Callable[[], dict[str, Any]]],
+        second: Sequence[Callable[[], dict[str, Any]]],
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Both lists of reads at once; each list's answers merged into one dict."""
+        answers = concurrently(lambda read: read(), [*first, *second], self.workers)
+        merged: tuple[dict[str, Any], dict[str, Any]] = ({}, {})
+        for index, answer in enumerate(answers):
+            merged[index >= len(first)].update(answer)
+        return merged
 
     def desired(self, manifest: Manifest) -> dict[str, Any]:
         """The whole alarm with AWS's defaults filled in, normalised as `observe` normalises."""
@@ -318,34 +361,43 @@ def _put_params(name: str, desired: dict[str, Any]) -> dict[str, Any]:
     return params
 
 
-def _describe(aws: Clients, names: list[str]) -> dict[str, MetricAlarmTypeDef]:
-    """The metric alarms among `names`, by name: one call per 100 names (plus `NextToken`)."""
-    paginator = aws.cloudwatch.get_paginator("describe_alarms")
-    found: dict[str, MetricAlarmTypeDef] = {}
-    for start in range(0, len(names), BATCH):
-        pages = paginator.paginate(
-            AlarmNames=names[start : start + BATCH],
-            AlarmTypes=["MetricAlarm"],
-            PaginationConfig={"PageSize": BATCH},
-        )
-        for page in pages:
-            found.update((alarm["AlarmName"], alarm) for alarm in page.get("MetricAlarms", []))
-    return found
+def _describe(aws: Clients, names: Sequence[str]) -> dict[str, MetricAlarmTypeDef]:
+    """The metric alarms among `names` (at most 100), by name."""
+    pages = aws.cloudwatch.get_paginator("describe_alarms").paginate(
+        AlarmNames=list(names), AlarmTypes=["MetricAlarm"], PaginationConfig={"PageSize": BATCH}
+    )
+    return {alarm["AlarmName"]: alarm for page in pages for alarm in page.get("MetricAlarms", [])}
 
 
-def _tagged(aws: Clients, filters: list[TagFilterTypeDef]) -> dict[str, dict[str, str]]:
-    """Alarm ARN → tags, for every alarm in the region the tag filters match."""
-    paginator = aws.tagging.get_paginator("get_resources")
-    pages = paginator.paginate(
+def _tagged(aws: Clients, environment: str) -> dict[str, dict[str, str]]:
+    """ARN → all tags, of every alarm in the region tagged for `environment`."""
+    filters: list[TagFilterTypeDef] = [{"Key": OWNER_TAG, "Values": [environment]}]
+    pages = aws.tagging.get_paginator("get_resources").paginate(
         TagFilters=filters,
         ResourceTypeFilters=["cloudwatch:alarm"],
         PaginationConfig={"PageSize": BATCH},
     )
     return {
-        mapping["ResourceARN"]: {tag["Key"]: tag["Value"] for tag in mapping.get("Tags", [])}
+        arn: tags
         for page in pages
-        for mapping in page.get("ResourceTagMappingList", [])
+        for arn, tags in _mapping(page.get("ResourceTagMappingList", [])).items()
+    }
+
+
+def _mapping(found: Iterable[ResourceTagMappingTypeDef]) -> dict[str, dict[str, str]]:
+    return {
+        mapping["ResourceARN"]: {tag["Key"]: tag["Value"] for tag in mapping.get("Tags", [])}
+        for mapping in found
         if "ResourceARN" in mapping
+    }
+
+
+def _observed(
+    alarms: Mapping[str, MetricAlarmTypeDef], tags: Mapping[str, dict[str, str]]
+) -> dict[str, Observed]:
+    return {
+        name: Observed(name, _fields(alarm), tags.get(alarm["AlarmArn"], {}))
+        for name, alarm in alarms.items()
     }
 
 

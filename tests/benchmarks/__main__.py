@@ -1,9 +1,14 @@
 """`python -m tests.benchmarks` (`make bench`): run every `bench_*.py` here and print a table.
 
 Each benchmark module has a `main()` returning rows (a list of dicts, or one dict): `benchmark`,
-`measure`, `value`, `unit`, and optionally `goal` (the least acceptable value) and `ok`. The rows
-also go to `bench-results.json` (or the path given as the first argument) for CI to keep or
-compare. The exit code is 1 when a row misses its goal, so a slow-down fails the job running it.
+`measure`, `value` (None when it could not be measured), `unit`, and optionally `goal`, `better`
+(`higher`, the default: the goal is the least acceptable value; `lower`: the most) and `ok`; any
+other keys (timings, profiles) go to the JSON only. A row without a goal is information. A module
+that raises becomes one missed row saying why, and the others still run.
+
+`python -m tests.benchmarks [RESULTS.json] [NAME …]`: the rows also go to `bench-results.json` (or
+the given path) for CI to keep or compare; names (`plan`, `bench_memory`) pick modules. The exit
+code is 1 when a row misses its goal, so a slow-down fails the job running it.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import pkgutil
 import platform
 import sys
 import time
+import traceback
 from typing import Any
 
 import tests.benchmarks as package
@@ -21,18 +27,45 @@ import tests.benchmarks as package
 RESULTS = "bench-results.json"
 
 
-def run_all() -> list[dict[str, Any]]:
+def run_all(names: list[str] | None = None) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for module in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
         if not module.name.startswith("bench_"):
             continue
-        bench = importlib.import_module(f"{package.__name__}.{module.name}")
+        if names and module.name not in names and module.name.removeprefix("bench_") not in names:
+            continue
         started = time.perf_counter()
-        result = bench.main()
+        try:
+            bench = importlib.import_module(f"{package.__name__}.{module.name}")
+            result = bench.main()
+        except Exception as exc:  # one broken benchmark must not hide the others' figures
+            traceback.print_exc()
+            result = {
+                "benchmark": module.name.removeprefix("bench_"),
+                "measure": f"crashed: {type(exc).__name__}: {exc}"[:200],
+                "value": None,
+                "unit": "",
+                "ok": False,
+            }
         for row in [result] if isinstance(result, dict) else result or []:
             rows.append({"module": module.name, **row})
         print(f"ran {module.name} in {time.perf_counter() - started:.1f}s", file=sys.stderr)
     return rows
+
+
+def _number(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        decimals = 3 if abs(value) < 10 else 1 if abs(value) < 1000 else 0
+        return f"{value:,.{decimals}f}"
+    return f"{value:,}"
+
+
+def _verdict(row: dict[str, Any]) -> str:
+    if row.get("goal") is None and "ok" not in row:
+        return "info"
+    return "pass" if row.get("ok", True) else "MISSED"
 
 
 def table(rows: list[dict[str, Any]]) -> str:
@@ -41,9 +74,13 @@ def table(rows: list[dict[str, Any]]) -> str:
         (
             row["benchmark"],
             row["measure"],
-            f"{row['value']:,} {row['unit']}",
-            f"≥ {row['goal']:,}" if row.get("goal") is not None else "",
-            "" if row.get("ok", True) else "MISSED",
+            f"{_number(row['value'])} {row['unit']}".rstrip(),
+            (
+                f"{'≤' if row.get('better') == 'lower' else '≥'} {row['goal']:,g}"
+                if row.get("goal") is not None
+                else "—"
+            ),
+            _verdict(row),
         )
         for row in rows
     ]
@@ -57,8 +94,9 @@ def table(rows: list[dict[str, Any]]) -> str:
 
 
 def main(argv: list[str]) -> int:
-    output = argv[0] if argv else RESULTS
-    rows = run_all()
+    outputs = [arg for arg in argv if arg.endswith(".json")]
+    output = outputs[0] if outputs else RESULTS
+    rows = run_all([arg for arg in argv if not arg.endswith(".json")])
     print(table(rows))
     report = {
         "python": platform.python_version(),

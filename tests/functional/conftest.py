@@ -10,6 +10,7 @@ from call_log import CallLog
 from reconciler.aws import Clients
 from reconciler.emulator import emulated_aws
 from reconciler.kinds.base import Context
+from reconciler.pacing import Pacer
 
 ACCOUNT = "123456789012"  # moto's default account
 REGION = "us-east-1"
@@ -31,9 +32,10 @@ def credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def aws(credentials: None) -> Iterator[Clients]:
-    """Clients on a fresh, empty emulated AWS account."""
+    """Clients on a fresh, empty emulated AWS account, paced at a thousand times AWS's quotas
+    (the pacing code runs, the tests do not wait)."""
     with emulated_aws():
-        yield Clients(REGION)
+        yield Clients(REGION, pacing=Pacer(scale=1000))
 
 
 @pytest.fixture

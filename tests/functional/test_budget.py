@@ -10,7 +10,7 @@ from botocore.stub import Stubber
 from reconciler.aws import Clients
 from reconciler.errors import PermanentError, TemporaryError
 from reconciler.kinds.base import Context
-from reconciler.kinds.budget import ENGINE, Budget
+from reconciler.kinds.budget import ENGINE, Budget, BudgetEngine
 from reconciler.kinds.environment import Environment
 from reconciler.loader import EnvironmentManifests
 from reconciler.plan import OWNER_TAG, Action, Change, Diff, Plan
@@ -491,7 +491,8 @@ def test_budgets_are_read_page_by_page(aws: Clients, context: Context) -> None:
                 {"ResourceTags": [{"Key": OWNER_TAG, "Value": env}]},
                 {"ResourceARN": arn + name},
             )
-        assert set(ENGINE.owned(aws, context)) == {"a"}
+        # One worker: the stub answers in order, and the engine otherwise reads tags in parallel.
+        assert set(BudgetEngine(workers=1).owned(aws, context)) == {"a"}
         stub.assert_no_pending_responses()
 
 
@@ -500,3 +501,21 @@ def test_throttling_is_a_temporary_error(aws: Clients, context: Context) -> None
         stub.add_client_error("delete_budget", "ThrottlingException", "Rate exceeded")
         with pytest.raises(TemporaryError, match="ThrottlingException"):
             ENGINE.apply(aws, Change(kind="Budget", name="x", action=Action.DELETE), context)
+
+
+def test_a_prune_read_reads_each_budgets_tags_once(aws: Clients, context: Context) -> None:
+    for name in ("team-0", "team-1", "stale"):
+        seed(aws.budgets, name)
+    seed(aws.budgets, "theirs", owner="staging")
+    calls = Calls(aws.budgets)
+
+    found, owned = ENGINE.read(aws, [manifest("team-0"), manifest("team-1")], context, owned=True)
+
+    assert sorted(found) == ["team-0", "team-1"]
+    assert sorted(owned) == ["stale", "team-0", "team-1"]
+    assert all(observed.tags == {OWNER_TAG: "dev"} for observed in found.values())
+    assert sorted(calls.names) == sorted(
+        ["DescribeBudgets", "DescribeBudgetNotificationsForAccount"]
+        + ["ListTagsForResource"] * 4
+        + ["DescribeSubscribersForNotification"] * 2 * 2
+    )

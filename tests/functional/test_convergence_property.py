@@ -15,6 +15,7 @@ from reconciler.aws import Clients
 from reconciler.demo.stack import ACCOUNT, REGISTRY, create_drifted_stack, write_manifests
 from reconciler.emulator import emulated_aws
 from reconciler.loader import load_environment
+from reconciler.pacing import Pacer
 from reconciler.pipeline import Status, reconcile
 
 REGION = "us-east-1"
@@ -103,7 +104,7 @@ def test_any_drift_converges_in_one_apply(drift: dict[str, Any]) -> None:
         session = boto3.Session(region_name=REGION)
         create_drifted_stack(session)
         manifests = load_environment(os.path.join(write_manifests(root), "demo"))
-        aws = Clients(REGION)
+        aws = Clients(REGION, pacing=Pacer(scale=1000))  # paced, without the waiting
         assert reconcile(aws, manifests, apply_changes=True).status is Status.CORRECTED
         _drift(session, drift)
         outcome = reconcile(aws, manifests, apply_changes=True)

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from botocore.stub import Stubber
 
 from reconciler.aws import Clients
 from reconciler.emulator.lambda_provisioned import fail_provisioning
@@ -436,14 +437,21 @@ def test_observe_reads_alias_and_provisioned_only_where_declared(
         ],
         context,
     )
-    assert calls.sent == [
-        ("GetFunction", {"FunctionName": "plain"}),
-        ("GetFunction", {"FunctionName": "aliased"}),
-        ("GetFunction", {"FunctionName": "aliased", "Qualifier": "live"}),
-        ("GetFunction", {"FunctionName": FN}),
-        ("GetFunction", {"FunctionName": FN, "Qualifier": "live"}),
-        ("GetProvisionedConcurrencyConfig", {"FunctionName": FN, "Qualifier": "live"}),
-    ]
+    by_function: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for name, params in calls.sent:  # functions are read in parallel: compare each one's calls
+        by_function.setdefault(params["FunctionName"], []).append((name, params))
+    assert by_function == {
+        "plain": [("GetFunction", {"FunctionName": "plain"})],
+        "aliased": [
+            ("GetFunction", {"FunctionName": "aliased"}),
+            ("GetFunction", {"FunctionName": "aliased", "Qualifier": "live"}),
+        ],
+        FN: [
+            ("GetFunction", {"FunctionName": FN}),
+            ("GetFunction", {"FunctionName": FN, "Qualifier": "live"}),
+            ("GetProvisionedConcurrencyConfig", {"FunctionName": FN, "Qualifier": "live"}),
+        ],
+    }
 
 
 # --- ownership --------------------------------------------------------------------------------
@@ -885,3 +893,69 @@ def test_moving_a_provisioned_alias_waits_until_it_is_ready_again(
     assert calls.writes == ["UpdateFunctionConfiguration", "PublishVersion", "UpdateAlias"]
     assert calls.names[-2:] == ["GetProvisionedConcurrencyConfig"] * 2
     assert sleeps == [engine.poll_seconds]
+
+
+# --- functions read from ListFunctions ----------------------------------------------------------
+
+
+def test_functions_managing_only_listed_fields_are_read_from_list_functions(
+    aws: Clients, context: Context, deploy: Callable[..., None]
+) -> None:
+    deploy("mine", memory=256, env={"A": "1"})
+    deploy("theirs", tags={OWNER_TAG: "prod"})
+    deploy("untagged", tags={})
+    deploy("imaged")
+    docs = [
+        manifest("mine", memoryMb=256, environment={"A": "1"}),
+        manifest("theirs", timeoutSeconds=30),
+        manifest("untagged", memoryMb=512),
+        manifest("ghost", memoryMb=128),
+        manifest("imaged", image=V1),  # the image is not in ListFunctions
+    ]
+    calls = Calls(aws)
+
+    found = LambdaFunctionEngine(list_min=2).observe(aws, docs, context)
+
+    assert sorted(calls.names) == ["GetFunction", "ListFunctions"]
+    assert calls.params("GetFunction") == [{"FunctionName": "imaged"}]
+    assert sorted(found) == ["imaged", "mine", "theirs", "untagged"]
+    assert found["mine"].fields == {
+        "memoryMb": 256,
+        "timeoutSeconds": 30,
+        "environment": {"A": "1"},
+    }
+    assert {name: found[name].tags for name in ("mine", "theirs", "untagged")} == {
+        "mine": {OWNER_TAG: "dev"},
+        "theirs": {OWNER_TAG: "prod"},
+        "untagged": {},
+    }
+    # The plan is the one GetFunction would give.
+    listed = LambdaFunctionEngine(list_min=2)
+    assert plan_for(aws, context, *docs) == build_plan(
+        environment(*docs),
+        Observation(found={"LambdaFunction": listed.observe(aws, docs, context)}),
+        {ENGINE.kind: listed},
+    )
+
+
+def test_a_listing_that_serves_too_few_per_page_gives_way_to_get_function(
+    aws: Clients, context: Context
+) -> None:
+    """One declared function that the first page of 50 does not show: the listing stops there
+    (reading on could cost the whole account's pages) and `GetFunction` reads it."""
+    others = [{"FunctionName": f"other-{i:02}", "MemorySize": 128} for i in range(50)]
+    got = {
+        "Configuration": {"FunctionName": "late", "MemorySize": 256, "Timeout": 3},
+        "Tags": {OWNER_TAG: "dev"},
+    }
+    with Stubber(aws.lambda_) as stub:
+        stub.add_response(
+            "list_functions", {"Functions": others, "NextMarker": "m"}, {"MaxItems": 50}
+        )
+        stub.add_response("get_function", got, {"FunctionName": "late"})
+        found = LambdaFunctionEngine(list_min=1).observe(
+            aws, [manifest("late", memoryMb=256)], context
+        )
+        stub.assert_no_pending_responses()
+    assert found["late"].fields["memoryMb"] == 256
+    assert found["late"].tags == {OWNER_TAG: "dev"}

@@ -120,14 +120,17 @@ def apply_plan(aws: Clients, context: Context, plan: Plan) -> None:
 
 
 def count_calls(aws: Clients) -> Counter[str]:
-    """Counts every later CloudWatch and tagging API call, by operation name."""
+    """Counts every later CloudWatch and tagging API call, by operation name, as AWS would need
+    them: moto pages a `ResourceARNList` answer at 50 where AWS answers up to 100 ARNs at once,
+    so a tagging call that only continues such a list is not counted."""
     counts: Counter[str] = Counter()
 
-    def count(model: Any, **_: Any) -> None:
-        counts[model.name] += 1
+    def count(model: Any, params: dict[str, Any], **_: Any) -> None:
+        if set(params) != {"PaginationToken"}:
+            counts[model.name] += 1
 
-    aws.cloudwatch.meta.events.register("before-call.cloudwatch", count)
-    aws.tagging.meta.events.register("before-call.resource-groups-tagging-api", count)
+    aws.cloudwatch.meta.events.register("before-parameter-build.cloudwatch", count)
+    aws.tagging.meta.events.register("before-parameter-build.resource-groups-tagging-api", count)
     return counts
 
 
@@ -399,3 +402,43 @@ def test_second_apply_makes_no_writes(aws: Clients, context: Context) -> None:
 
     assert second.in_sync
     assert not any(calls[operation] for operation in WRITES)
+
+
+def test_a_prune_read_makes_one_tag_pass_when_every_declared_alarm_is_owned(
+    aws: Clients, context: Context
+) -> None:
+    names = [f"alarm-{i:03}" for i in range(120)]
+    for name in names:
+        make_alarm(aws, name, BASE_PUT, owner="dev")
+    calls = count_calls(aws)
+
+    found, owned = ENGINE.read(
+        aws, [alarm_manifest(name, **BASE_SPEC) for name in names], context, owned=True
+    )
+
+    assert sorted(found) == sorted(owned) == names
+    assert all(observed.tags == {OWNER_TAG: "dev"} for observed in found.values())
+    assert calls == {"DescribeAlarms": 2, "GetResources": 2}  # 2 pages of one tag-filtered pass
+
+
+def test_a_prune_read_reads_only_what_the_tag_pass_leaves_open(
+    aws: Clients, context: Context
+) -> None:
+    make_alarm(aws, "kept", BASE_PUT, owner="dev")
+    make_alarm(aws, "untagged", BASE_PUT)
+    make_alarm(aws, "theirs", BASE_PUT, owner="prod")
+    make_alarm(aws, "stale", BASE_PUT, owner="dev")
+    declared = [alarm_manifest(n, **BASE_SPEC) for n in ("kept", "untagged", "theirs", "new")]
+    calls = count_calls(aws)
+
+    found, owned = ENGINE.read(aws, declared, context, owned=True)
+
+    assert {name: observed.tags for name, observed in found.items()} == {
+        "kept": {OWNER_TAG: "dev"},
+        "untagged": {},
+        "theirs": {OWNER_TAG: "prod"},
+    }
+    assert sorted(owned) == ["kept", "stale"]
+    assert owned["stale"].fields == ENGINE.desired(alarm_manifest("stale", **BASE_SPEC))
+    # declared names, the tag pass, the tags of the two it did not list, then "stale" confirmed
+    assert calls == {"DescribeAlarms": 2, "GetResources": 2}

@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+import itertools
+import json
 import os
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
+from botocore.awsrequest import AWSPreparedRequest, AWSResponse
+from botocore.compat import HTTPHeaders
 from call_log import CallLog
+from moto.core.botocore_stubber import MockRawResponse
 
 from reconciler.aws import Clients
 from reconciler.demo.stack import create_drifted_stack, write_manifests
 from reconciler.errors import PermanentError
 from reconciler.loader import EnvironmentManifests, load_environment
-from reconciler.pipeline import Status, reconcile
-from reconciler.plan import Action
+from reconciler.pipeline import Status, apply, plan, reconcile
+from reconciler.plan import Action, Change, Plan
 
 
 def stack(tmp_path: Path, **environment: object) -> EnvironmentManifests:
@@ -108,3 +118,132 @@ def test_prune_never_deletes_unowned_or_foreign_alarms(aws: Clients, tmp_path: P
     left = {a["AlarmName"] for a in aws.cloudwatch.describe_alarms()["MetricAlarms"]}
     assert {"hand-made", "prod-owned"} <= left
     assert "old-canary-errors" not in left
+
+
+# --- pacing and parallelism -----------------------------------------------------------------
+
+
+def throttle_once(aws: Clients, operation: str) -> list[str]:
+    """Answer the first `operation` request with Lambda's throttling error (HTTP 429), after the
+    pacer has let it go: botocore retries it, and the retry must be paced too."""
+    answered: list[str] = []
+
+    def answer(request: AWSPreparedRequest, **_: object) -> AWSResponse | None:
+        if answered:
+            return None
+        answered.append(request.url)
+        headers = HTTPHeaders()
+        headers["x-amzn-ErrorType"] = "TooManyRequestsException"
+        body = json.dumps({"Type": "User", "message": "Rate exceeded"})
+        return AWSResponse(request.url, 429, headers, MockRawResponse(body))
+
+    aws.lambda_.meta.events.register(f"before-send.lambda.{operation}", answer)
+    return answered
+
+
+def test_every_request_the_run_sends_is_paced_retries_included(
+    aws: Clients, calls: CallLog, tmp_path: Path
+) -> None:
+    manifests = stack(tmp_path)
+    throttled = throttle_once(aws, "GetFunction")
+    assert aws.pacer is not None
+    outcome = reconcile(aws, manifests, apply_changes=True)
+    assert outcome.status is Status.CORRECTED
+    assert throttled, "the injected throttle was never sent"
+    assert calls.writes, "the run should have written (apply's writes are paced too)"
+    quota_bound = [call for call in calls.calls if call[0] != "sts"]  # STS has no quota
+    assert aws.pacer.requests == len(quota_bound) + 1  # + the retried GetFunction
+
+
+def test_a_prune_run_reads_each_tag_and_listing_once(
+    aws: Clients, calls: CallLog, tmp_path: Path
+) -> None:
+    manifests = stack(tmp_path)
+    reconcile(aws, manifests, apply_changes=True)
+    budgets = len(
+        aws.budgets.describe_budgets(AccountId=manifests.environment.spec.account)["Budgets"]
+    )
+    calls.clear()
+    plan(aws, manifests)
+    counted = Counter(calls.calls)
+    assert counted[("resourcegroupstaggingapi", "GetResources")] == 1
+    assert counted[("budgets", "DescribeBudgets")] == 1
+    assert counted[("budgets", "ListTagsForResource")] == budgets
+    assert counted[("lambda", "GetFunction")] == len(
+        [m for m in manifests.resources if m.kind == "LambdaFunction"]
+    )
+
+
+@dataclass
+class Recorder:
+    """A kind engine whose `apply` notes when each change starts and ends; `meet` makes each create
+    or update wait until that many have started (proof they run side by side)."""
+
+    kind: str
+    log: list[tuple[str, str]]
+    meet: threading.Barrier | None = None
+    fail: str | None = None
+    creatable = True
+    prunable = True
+
+    def apply(self, aws: object, change: Change, context: object) -> None:
+        self.log.append(("start", change.ref))
+        if self.meet is not None and change.action is not Action.DELETE:
+            self.meet.wait(timeout=10)
+        time.sleep(0.01)
+        self.log.append(("end", change.ref))
+        if change.name == self.fail:
+            raise PermanentError(f"{change.ref}: refused")
+
+
+def test_apply_runs_a_kinds_changes_side_by_side_in_kind_order_deletes_last() -> None:
+    log: list[tuple[str, str]] = []
+    engines: dict[str, Any] = {
+        "AuroraServerlessCluster": Recorder("AuroraServerlessCluster", log),
+        "LambdaFunction": Recorder("LambdaFunction", log, threading.Barrier(3), fail="f2"),
+        "MetricAlarm": Recorder("MetricAlarm", log, threading.Barrier(2)),
+        "Budget": Recorder("Budget", log),
+    }
+
+    def change(kind: str, name: str, action: Action) -> Change:
+        desired = None if action is Action.DELETE else {"x": 1}
+        return Change(kind=kind, name=name, action=action, desired=desired)
+
+    the_plan = Plan(
+        environment="dev",
+        account="123456789012",
+        region="us-east-1",
+        changes=(
+            change("MetricAlarm", "a-old", Action.DELETE),
+            change("MetricAlarm", "a1", Action.CREATE),
+            change("LambdaFunction", "f1", Action.UPDATE),
+            change("Budget", "b-old", Action.DELETE),
+            change("LambdaFunction", "f2", Action.UPDATE),
+            change("MetricAlarm", "a2", Action.UPDATE),
+            change("LambdaFunction", "f3", Action.UPDATE),
+            change("AuroraServerlessCluster", "db", Action.UPDATE),
+            Change(kind="LambdaFunction", name="same", action=Action.NOOP),
+        ),
+    )
+    progress_threads: set[int] = set()
+
+    def progress(_: str) -> None:
+        progress_threads.add(threading.get_ident())
+
+    results = apply(aws=None, plan=the_plan, context=None, engines=engines, progress=progress)  # type: ignore[arg-type]
+
+    steps = [
+        ["AuroraServerlessCluster/db"],
+        ["LambdaFunction/f1", "LambdaFunction/f2", "LambdaFunction/f3"],
+        ["MetricAlarm/a1", "MetricAlarm/a2"],
+        ["Budget/b-old"],
+        ["MetricAlarm/a-old"],
+    ]
+    assert [r.change.ref for r in results] == [ref for step in steps for ref in step]
+    assert [r.change.ref for r in results if not r.succeeded] == ["LambdaFunction/f2"]
+    position = {event: index for index, event in enumerate(log)}
+    for before, after in itertools.pairwise(steps):
+        assert max(position["end", ref] for ref in before) < min(
+            position["start", ref] for ref in after
+        )
+    assert progress_threads == {threading.get_ident()}

@@ -1,0 +1,209 @@
+"""Client-side pacing: one token bucket per AWS request-rate quota, so that the engine waits for
+its turn instead of being throttled.
+
+AWS meters control-plane calls per account and region with token buckets: a bucket holds up to
+`burst` requests and refills at `rate` a second, and a request finding it empty is answered with a
+throttling error. The engine keeps a copy of each bucket on its side (`Pacer`) and takes a token
+just before every request is sent (retries included), so in steady state AWS never has a reason to
+throttle it; botocore's retries (`reconciler.aws.RETRY_CONFIG`) stay the last resort for what the
+engine cannot see, such as another tool spending the same quota.
+
+The figures (`QUOTAS`), requests per second:
+
+    Lambda      GetFunction 100 (AWS); every other control-plane call shares 15 (AWS)
+    CloudWatch  DescribeAlarms 9, PutMetricAlarm 3, DeleteAlarms 3 (AWS); any other call 3
+                (assumed: the smallest figure AWS publishes for alarm operations)
+    RDS         12, burst 300, shared by every call (AWS)
+    Budgets     5 (assumed: AWS publishes no figure)
+    Tagging     5 (assumed: AWS publishes no figure for the Resource Groups Tagging API)
+    STS         not paced (one call a run)
+
+AWS publishes a burst only for RDS; elsewhere one second's worth is assumed. The buckets start
+full. Pacing is per `Pacer`, and `reconciler.aws.Clients` makes one per set of clients: two
+processes (or two `Clients`) on one account share AWS's quota but not their pacers.
+
+The environment variable `RECONCILER_PACING` adjusts the default pacer (`from_environment`):
+`off` turns pacing off, a number scales every quota (2 for an account whose quotas were raised
+to twice the defaults; tests that run whole deployments on an emulator use a large one).
+
+Nothing here imports boto3: a pacer hooks onto a client through its event system.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Quota:
+    """A request-rate quota of one service: for `operations`, or with none, for every call of the
+    service that has no quota of its own. `source` says where the figure comes from."""
+
+    service: str  # botocore's service name: "lambda", "cloudwatch", "rds", …
+    operations: frozenset[str]
+    rate: float
+    burst: int
+    source: str
+
+
+def _quota(service: str, operations: str, rate: float, burst: int, source: str) -> Quota:
+    return Quota(service, frozenset(operations.split()), rate, burst, source)
+
+
+QUOTAS: tuple[Quota, ...] = (
+    _quota("lambda", "GetFunction", 100, 100, "AWS; burst assumed one second's worth"),
+    _quota("lambda", "", 15, 15, "AWS, all other control-plane calls; burst assumed"),
+    _quota("cloudwatch", "DescribeAlarms", 9, 9, "AWS; burst assumed"),
+    _quota("cloudwatch", "PutMetricAlarm", 3, 3, "AWS; burst assumed"),
+    _quota("cloudwatch", "DeleteAlarms", 3, 3, "AWS; burst assumed"),
+    _quota("cloudwatch", "", 3, 3, "assumed: AWS's smallest figure for alarm operations"),
+    _quota("rds", "", 12, 300, "AWS: 12 a second, bursts of 300, per account and region"),
+    _quota("budgets", "", 5, 5, "assumed: AWS publishes no figure"),
+    _quota("resourcegroupstaggingapi", "", 5, 5, "assumed: AWS publishes no figure"),
+)
+
+
+class TokenBucket:
+    """`rate` tokens a second, holding at most `burst`; starts full. Thread-safe.
+
+    `acquire` reserves the next token and sleeps until it is due, so waiting callers are served in
+    the order they asked, none spins, and the bucket never hands out more than AWS's copy allows.
+    """
+
+    def __init__(
+        self,
+        rate: float,
+        burst: int,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if rate <= 0 or burst < 1:
+            raise ValueError(f"a bucket needs a positive rate and burst (got {rate}, {burst})")
+        self.rate = rate
+        self.burst = burst
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._tokens = float(burst)
+        self._at = clock()
+
+    def reserve(self) -> float:
+        """Take the next token: how many seconds from now it is due (0 when one is there)."""
+        with self._lock:
+            now = self._clock()
+            self._tokens = min(float(self.burst), self._tokens + (now - self._at) * self.rate)
+            self._at = now
+            self._tokens -= 1.0
+            return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
+
+    def acquire(self) -> float:
+        """Wait for a token; the seconds waited."""
+        wait = self.reserve()
+        if wait > 0:
+            self._sleep(wait)
+        return wait
+
+
+class Pacer:
+    """A bucket per quota in `quotas`, each scaled by `scale` (rate and burst): 1 paces to AWS's
+    figures, a large scale (tests) keeps the code path without the waiting.
+
+    `attach` hooks a boto3 client so that every request it sends, retries included, first takes a
+    token from its quota's bucket; calls of services without a quota pass straight through.
+    """
+
+    def __init__(
+        self,
+        quotas: Iterable[Quota] = QUOTAS,
+        *,
+        scale: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if scale <= 0:
+            raise ValueError(f"scale must be positive (got {scale})")
+        self.quotas = tuple(quotas)
+        self.scale = scale
+        self._buckets = {
+            quota: TokenBucket(
+                quota.rate * scale,
+                max(1, math.floor(quota.burst * scale)),
+                clock=clock,
+                sleep=sleep,
+            )
+            for quota in self.quotas
+        }
+        self._lock = threading.Lock()
+        self.waited = 0.0  # seconds spent waiting for tokens, all threads together
+        self.requests = 0  # requests paced
+
+    def quota(self, service: str, operation: str) -> Quota | None:
+        """The quota a call counts against: its operation's own, else its service's shared one."""
+        shared = None
+        for quota in self.quotas:
+            if quota.service != service:
+                continue
+            if operation in quota.operations:
+                return quota
+            if not quota.operations:
+                shared = quota
+        return shared
+
+    def bucket(self, service: str, operation: str) -> TokenBucket | None:
+        quota = self.quota(service, operation)
+        return None if quota is None else self._buckets[quota]
+
+    def wait(self, service: str, operation: str) -> float:
+        """Take a token for one request of `service` `operation`, waiting if need be; seconds
+        waited."""
+        bucket = self.bucket(service, operation)
+        if bucket is None:
+            return 0.0
+        waited = bucket.acquire()
+        with self._lock:
+            self.requests += 1
+            self.waited += waited
+        return waited
+
+    def attach(self, client: Any) -> None:
+        """Pace every request `client` sends. Runs first among `before-send` handlers, the last
+        moment before a request leaves (after signing, and again for each retry)."""
+        model = client.meta.service_model
+        service = model.service_name
+        if not any(quota.service == service for quota in self.quotas):
+            return
+
+        def pace(event_name: str, **_: Any) -> None:
+            self.wait(service, event_name.rsplit(".", 1)[-1])
+
+        client.meta.events.register_first(f"before-send.{model.service_id.hyphenize()}", pace)
+
+
+#: The environment variable that adjusts the default pacer: `off`, or a scale such as `2`.
+PACING_VARIABLE = "RECONCILER_PACING"
+
+
+def from_environment(value: str | None = None) -> Pacer | None:
+    """The default pacer as `RECONCILER_PACING` (or `value`) asks: None for `off`, AWS's quotas
+    times the number it holds, AWS's quotas when it is unset or `on`."""
+    setting = (os.environ.get(PACING_VARIABLE, "") if value is None else value).strip().lower()
+    if setting in ("", "on", "true", "1"):
+        return Pacer()
+    if setting in ("off", "false", "0", "none"):
+        return None
+    try:
+        scale = float(setting)
+    except ValueError:
+        scale = math.nan
+    if not math.isfinite(scale) or scale <= 0:
+        raise ValueError(
+            f"{PACING_VARIABLE}={setting!r}: use 'off', 'on' or a positive number (a scale)"
+        )
+    return Pacer(scale=scale)
