@@ -261,6 +261,7 @@ def send(
     bus_name: str,
     events: Sequence[Event],
     *,
+    delivered: set[int] | None = None,
     sleep: Callable[[float], None] = time.sleep,
     attempts: int = 5,
     base_delay: float = 0.2,
@@ -271,6 +272,11 @@ def send(
     throttled or hit a transient error, are sent again, only those, after `base_delay`, then
     twice as long each time, for at most `attempts` tries in all. Entries already accepted are
     never sent twice by this function.
+
+    `delivered`, when given, holds the positions (in `events`) of the events an earlier attempt
+    already delivered: those are not sent again, and the position of every event EventBridge
+    accepts now is added to it, also when this function then raises. A caller that is retried
+    (the Report state) keeps it between attempts, so a retry sends only what is missing.
 
     Raises TemporaryError naming how many events were lost when some are still failing after the
     last attempt, and PermanentError when the call itself is refused (no such bus, no permission)
@@ -293,15 +299,18 @@ def send(
                 f"a {entry['DetailType']} event is {entry_size(entry)} bytes, more than "
                 f"EventBridge accepts ({MAX_REQUEST_BYTES}); no events were sent"
             )
-    pending = entries
+    done = delivered if delivered is not None else set()
+    pending = [position for position in range(len(entries)) if position not in done]
     last_error = "none"
     for attempt in range(attempts):
+        if not pending:
+            return
         if attempt:
             sleep(base_delay * 2 ** (attempt - 1))
-        still_failing: list[PutEventsRequestEntryTypeDef] = []
-        for batch in batches(pending):
+        still_failing: list[int] = []
+        for batch in _position_batches(entries, pending):
             try:
-                answer = client.put_events(Entries=batch)
+                answer = client.put_events(Entries=[entries[position] for position in batch])
             except ClientError as exc:
                 code = exc.response.get("Error", {}).get("Code", "")
                 if code not in RETRYABLE_CALL_ERRORS:
@@ -317,16 +326,26 @@ def send(
                 still_failing.extend(batch)
                 last_error = _clip(str(exc))
                 continue
-            if not answer.get("FailedEntryCount"):
-                continue
-            for entry, outcome in zip(batch, answer["Entries"], strict=True):
+            for position, outcome in zip(batch, answer["Entries"], strict=True):
                 if "ErrorCode" in outcome:
-                    still_failing.append(entry)
+                    still_failing.append(position)
                     last_error = f"{outcome['ErrorCode']}: {outcome.get('ErrorMessage', '')}"
+                else:
+                    done.add(position)
         pending = still_failing
-        if not pending:
-            return
+    if not pending:
+        return
     raise TemporaryError(
         f"{len(pending)} of {len(entries)} events were not delivered to event bus "
         f"{bus_name!r} after {attempts} attempts (last error: {last_error})"
     )
+
+
+def _position_batches(
+    entries: Sequence[PutEventsRequestEntryTypeDef], positions: Sequence[int]
+) -> Iterator[list[int]]:
+    """`batches` over the entries at `positions`, as lists of those positions."""
+    start = 0
+    for batch in batches([entries[position] for position in positions]):
+        yield list(positions[start : start + len(batch)])
+        start += len(batch)

@@ -11,6 +11,9 @@ environment `pk = "ENV#<env>"`:
 - one record per run, `sk = "RUN#<startedAt>#<runId>"` with `startedAt` in fixed-width ISO 8601
   UTC (`2024-05-01T12:00:00.000Z`), so a descending Query lists the newest runs first. Records
   expire 90 days after the run finished (`expiresAt`).
+- one delivery ledger per run, `sk = "EVENTS#<runId>"` (attribute `delivered`, the positions of
+  the run's events EventBridge accepted), so that a Report the state machine retries sends only
+  the events an earlier attempt did not deliver. It expires after a day.
 
 Storage of a record: the plan is stored as one Binary attribute, gzip-compressed compact JSON,
 always (plans vary a thousandfold between environments, and an item may hold at most 400 KB; one
@@ -40,9 +43,11 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
 
 RETENTION = timedelta(days=90)
+DELIVERY_RETENTION = timedelta(days=1)
 MAX_PLAN_BYTES = 300 * 1024
 LOCK_SK = "LOCK"
 RUN_PREFIX = "RUN#"
+EVENTS_PREFIX = "EVENTS#"
 
 #: DynamoDB errors that pass by themselves; anything else is permanent.
 TRANSIENT_ERRORS = frozenset(
@@ -241,6 +246,48 @@ class RunsTable:
                 return None
             query["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
 
+    # --- event delivery ------------------------------------------------------------------------
+
+    def delivered_events(self, environment: str, run_id: str, *, now: datetime) -> set[int]:
+        """The positions of the run's events that an earlier attempt of its report delivered.
+
+        The first attempt finds none and starts the run's ledger. The ledger is read through a
+        conditional put that never overwrites it (`dynamodb:PutItem` is all the report may do).
+        """
+        try:
+            self._call(
+                "put_item",
+                TableName=self.table_name,
+                Item=self._ledger(environment, run_id, (), now),
+                ConditionExpression="attribute_not_exists(pk)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except _ConditionFailed as exists:
+            return {int(position) for position in _values(exists.item).get("delivered", [])}
+        return set()
+
+    def mark_events_delivered(
+        self, environment: str, run_id: str, positions: set[int], *, now: datetime
+    ) -> None:
+        """Note which of the run's events are delivered, for the report's next attempt."""
+        self._call(
+            "put_item",
+            TableName=self.table_name,
+            Item=self._ledger(environment, run_id, sorted(positions), now),
+        )
+
+    def _ledger(
+        self, environment: str, run_id: str, positions: Any, now: datetime
+    ) -> dict[str, AttributeValueTypeDef]:
+        return _item(
+            {
+                "pk": environment_key(environment),
+                "sk": f"{EVENTS_PREFIX}{run_id}",
+                "delivered": list(positions),
+                "expiresAt": math.ceil((now + DELIVERY_RETENTION).timestamp()),
+            }
+        )
+
     def _call(self, operation: str, **request: Any) -> Any:
         from botocore.exceptions import BotoCoreError, ClientError
 
@@ -249,7 +296,8 @@ class RunsTable:
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
             if code == "ConditionalCheckFailedException":
-                raise _ConditionFailed from exc
+                item: Any = exc.response.get("Item") or {}  # ALL_OLD asked for; not in the stubs
+                raise _ConditionFailed(item) from exc
             what = f"run-history table {self.table_name!r}: {' '.join(str(exc).split())}"
             if code in TRANSIENT_ERRORS:
                 raise TemporaryError(what) from exc
@@ -259,7 +307,13 @@ class RunsTable:
 
 
 class _ConditionFailed(Exception):
-    """A conditional write found the item not as required (the lock is someone else's)."""
+    """A conditional write found the item not as required (the lock is someone else's).
+
+    `item` is the item as it is, when the write asked for it, else empty."""
+
+    def __init__(self, item: Mapping[str, AttributeValueTypeDef]) -> None:
+        super().__init__("the condition failed")
+        self.item = item
 
 
 _RECORD_ATTRIBUTES = (

@@ -2,30 +2,61 @@
 
 The plan arrives as the contract's JSON (with `desired` on each write), so apply acts on exactly
 what was planned; the manifests are read again only to verify.
+
+The writes done are always reported: when verifying cannot read AWS afterwards, the answer
+carries the results, no `verified` plan and the `error` (Report then ends the run `failed`, with a
+`Drift Corrected` event for each change made), instead of failing the state and losing them.
+
+Before the first write the run takes its environment's lock again, for another `LOCK_SECONDS`
+(longer than this function may run): a run whose lock expired and was taken over by another run
+(a run stuck long enough) writes nothing, and a live Apply cannot be overtaken while it writes.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from reconciler.handlers.runtime import loaded_run, logger, traced
+from reconciler.handlers.runtime import (
+    LOCK_SECONDS,
+    Settings,
+    loaded_run,
+    logger,
+    now,
+    retried_when_transient,
+    runs_table,
+    traced,
+)
 
 
+@retried_when_transient
 @traced
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from reconciler import pipeline
+    from reconciler.errors import PermanentError
     from reconciler.plan import Plan
 
     run, manifests = loaded_run(event)
+    table = runs_table(Settings.from_environ())
+    if not table.acquire_lock(
+        run.environment, run.run_id, now=now(), ttl=timedelta(seconds=LOCK_SECONDS)
+    ):
+        raise PermanentError(
+            f"run {run.run_id} no longer holds the lock of environment '{run.environment}' "
+            f"(another run took it over after it expired); nothing applied"
+        )
     plan = Plan.from_json(event["plan"]["plan"])
     aws = pipeline.clients_for(manifests)
     pipeline.check_account(aws, manifests)
     results = pipeline.apply(aws, plan, pipeline.context_for(manifests), progress=logger.info)
-    verified = pipeline.plan(aws, manifests, revision=run.revision)
     failed = sum(1 for result in results if not result.succeeded)
     logger.info("applied", extra={"changes": len(results), "failed": failed})
-    return {
-        "results": [result.to_json() for result in results],
-        "verified": verified.to_json(),
-    }
+    done: dict[str, Any] = {"results": [result.to_json() for result in results]}
+    try:
+        verified = pipeline.plan(aws, manifests, revision=run.revision)
+    except Exception as exc:  # the writes are done whatever failed here: report them
+        error = " ".join(str(exc).split()) or type(exc).__name__
+        logger.warning("verifying failed", extra={"error": error})
+        return {**done, "verified": None, "error": f"applied, but verifying failed: {error}"}
+    return {**done, "verified": verified.to_json()}

@@ -12,7 +12,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.handlers.runtime import Run, Settings, elapsed_ms, finish_run, logger, now, traced
+from reconciler.handlers.runtime import (
+    Run,
+    Settings,
+    elapsed_ms,
+    finish_run,
+    logger,
+    now,
+    retried_when_transient,
+    traced,
+)
 
 
 def stage_of(state: dict[str, Any]) -> str:
@@ -41,6 +50,7 @@ def _error_text(error: dict[str, Any] | None) -> str:
     return f"{error.get('Error', 'Error')}: {message}".strip()
 
 
+@retried_when_transient
 @traced
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -9,9 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.handlers.runtime import Run, Settings, load_manifests, logger, traced
+from reconciler.handlers.runtime import (
+    Run,
+    Settings,
+    load_manifests,
+    logger,
+    retried_when_transient,
+    traced,
+)
 
 
+@retried_when_transient
 @traced
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.handlers.runtime import loaded_run, logger, now, traced
+from reconciler.handlers.runtime import loaded_run, logger, now, retried_when_transient, traced
 
 
+@retried_when_transient
 @traced
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

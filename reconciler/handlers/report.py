@@ -23,6 +23,7 @@ from reconciler.handlers.runtime import (
     finish_run,
     logger,
     now,
+    retried_when_transient,
     runs_table,
     traced,
 )
@@ -30,6 +31,7 @@ from reconciler.handlers.runtime import (
 metrics = Metrics(namespace="Reconciler", service="reconciler")
 
 
+@retried_when_transient
 @traced
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -60,6 +62,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     else:
         status = status_of(plan, results, verified)
         reason = event["plan"].get("refusal")
+        if applied.get("error"):  # the changes were made but could not be verified
+            status, reason = Status.FAILED, str(applied["error"])
         outgoing += events.drift_detected(plan, run.run_id)
         outgoing += events.corrections(results, plan, run.run_id)
     duration = elapsed_ms(run)
@@ -89,9 +93,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     table = runs_table(settings)
     delivered = table.delivered_events(run.environment, run.run_id, now=now())
     try:
-        events.send(
-            boto3.client("events"), settings.event_bus_name, outgoing, delivered=delivered
-        )
+        events.send(boto3.client("events"), settings.event_bus_name, outgoing, delivered=delivered)
     except TemporaryError:
         table.mark_events_delivered(run.environment, run.run_id, delivered, now=now())
         raise

@@ -94,6 +94,61 @@ def _tracer() -> Any:
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
+#: AWS error codes of failures that pass by themselves: throttling, and AWS's side busy or failing.
+TRANSIENT_CODES = frozenset(
+    {
+        "Throttling", "ThrottlingException", "ThrottledException", "TooManyRequestsException",
+        "RequestLimitExceeded", "RequestThrottled", "RequestThrottledException", "SlowDown",
+        "ProvisionedThroughputExceededException", "TransactionInProgressException",
+        "PriorRequestNotComplete", "BandwidthLimitExceeded", "RequestTimeout",
+        "RequestTimeoutException", "InternalFailure", "InternalError", "InternalServerError",
+        "InternalServiceError", "InternalErrorException", "InternalException",
+        "ServiceException", "ServiceUnavailable", "ServiceUnavailableException",
+    }
+)  # fmt: skip
+
+
+def transient(error: BaseException) -> bool:
+    """Whether `error`, or an error it was raised from, may pass by itself: a `TemporaryError`,
+    throttling or a 5xx from AWS, or a connection that failed or timed out."""
+    from botocore.exceptions import ClientError, HTTPClientError
+    from botocore.exceptions import ConnectionError as AWSConnectionError
+
+    from reconciler.errors import TemporaryError
+
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, TemporaryError | AWSConnectionError | HTTPClientError):
+            return True
+        if isinstance(cause, ClientError):
+            code = cause.response.get("Error", {}).get("Code", "")
+            status = cause.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+            if code in TRANSIENT_CODES or status >= 500:
+                return True
+        cause = cause.__cause__
+    return False
+
+
+def retried_when_transient(handler: Handler) -> Handler:
+    """A state's failure that may pass by itself leaves as `TemporaryError`, the error name the
+    state machine's `Retry` matches, whichever layer raised or wrapped it (a bare botocore error,
+    an engine's `PermanentError` around a throttled read); any other failure leaves as it is."""
+
+    @wraps(handler)
+    def run(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        from reconciler.errors import TemporaryError
+
+        try:
+            return handler(event, context)
+        except TemporaryError:
+            raise
+        except Exception as exc:
+            if not transient(exc):
+                raise
+            raise TemporaryError(" ".join(str(exc).split()) or type(exc).__name__) from exc
+
+    return run
+
 
 def traced(handler: Handler) -> Handler:
     """Trace the handler with X-Ray when tracing is enabled; otherwise call it as it is."""

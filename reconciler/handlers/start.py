@@ -16,11 +16,13 @@ from reconciler.handlers.runtime import (
     Settings,
     logger,
     now,
+    retried_when_transient,
     runs_table,
     traced,
 )
 
 
+@retried_when_transient
 @traced
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
