@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 import math
-import re
+import unicodedata
 from collections.abc import Sequence
 from types import UnionType
 from typing import Annotated, Any, Union, get_args, get_origin
@@ -58,20 +58,33 @@ def show(value: Any) -> str:
     if isinstance(value, list):
         return "a list"
     if isinstance(value, int) and value.bit_length() > 200:
-        digits = math.floor(math.log10(abs(value))) + 1  # str() refuses over 4300 digits
-        return f"a {'negative ' if value < 0 else ''}{digits}-digit number"
+        return f"a {'negative ' if value < 0 else ''}{_digits(abs(value))}-digit number"
     return str(value)
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+def _digits(value: int) -> int:
+    """How many decimal digits a non-negative int has, exactly, without `str()` (which refuses
+    ints over 4300 digits): log10 estimates, and one comparison settles the boundary."""
+    estimate = int(value.bit_length() * math.log10(2)) + 1
+    return estimate if value >= 10 ** (estimate - 1) else estimate - 1
+
+
+def _hidden(char: str) -> bool:
+    """Control characters, and the invisible "format" characters (bidi overrides, zero-width
+    spaces, the byte-order mark) that can make text display as something it is not."""
+    return unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp")
 
 
 def printable(text: str) -> str:
-    """`text` with control characters escaped (`\\t`, `\\x1b`), so a manifest cannot drive the
-    terminal that shows an error about it."""
-    if not _CONTROL.search(text):
+    """`text` with control and invisible format characters escaped (`\\t`, `\\x1b`,
+    `\\u202e`), so a manifest can neither drive nor disguise the terminal that shows an error
+    about it."""
+    if text.isascii() and text.isprintable():
         return text
-    return _CONTROL.sub(lambda found: repr(found.group())[1:-1], text)
+    return "".join(
+        (repr(char)[1:-1] if char.isascii() else f"\\u{ord(char):04x}") if _hidden(char) else char
+        for char in text
+    )
 
 
 def _number(value: Any) -> str:

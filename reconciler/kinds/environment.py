@@ -59,7 +59,9 @@ class FixedWindow(Strict):
             r"([Zz]|[+-][0-9]{2}:[0-9]{2})$",
             value,
         ):
-            shown = f"'{value}'" if isinstance(value, str) else repr(value)
+            from reconciler.explain import show  # the value as YAML spells it
+
+            shown = show(value)
             raise ValueError(
                 f"{shown} is not an RFC 3339 timestamp with a time zone, like 2026-12-20T00:00:00Z"
             )

@@ -59,8 +59,8 @@ STATE_FUNCTIONS = [
 #: The engine's AWS actions: what `observe` reads and what `apply` writes.
 ENGINE_OBSERVE = {
     "lambda:GetFunction",
-    "lambda:GetFunctionConfiguration",
-    "lambda:GetAlias",
+    "lambda:ListTags",
+    "lambda:ListFunctions",
     "lambda:GetProvisionedConcurrencyConfig",
     "rds:DescribeDBClusters",
     "cloudwatch:DescribeAlarms",
@@ -88,11 +88,10 @@ ENGINE_APPLY = {
     "cloudwatch:TagResource",
     "budgets:ModifyBudget",
     "budgets:TagResource",
-    "budgets:UntagResource",
 }
 
 #: Actions AWS offers no resource-level permission for: the only ones allowed on `Resource: "*"`.
-UNSCOPABLE = {"tag:GetResources", "sts:GetCallerIdentity"}
+UNSCOPABLE = {"tag:GetResources", "lambda:ListFunctions", "sts:GetCallerIdentity"}
 
 #: AWS managed policies SAM attaches (logs; X-Ray when tracing is on), and nothing else.
 AWS_MANAGED = {
