@@ -62,3 +62,36 @@ class TemporaryError(ReconcilerError):
 
 class PermanentError(ReconcilerError):
     """A failure that retrying will not fix: report it and stop."""
+
+
+#: AWS error codes that mean "try again later": throttling, and the service's own failures.
+TRANSIENT_CODES = frozenset(
+    {
+        "Throttling", "ThrottlingException", "ThrottledException", "TooManyRequestsException",
+        "RequestLimitExceeded", "RequestThrottled", "RequestThrottledException", "SlowDown",
+        "ProvisionedThroughputExceededException", "TransactionInProgressException",
+        "PriorRequestNotComplete", "BandwidthLimitExceeded", "RequestTimeout",
+        "RequestTimeoutException", "InternalFailure", "InternalError", "InternalServerError",
+        "InternalServiceError", "InternalErrorException", "InternalException",
+        "ServiceException", "ServiceUnavailable", "ServiceUnavailableException",
+    }
+)  # fmt: skip
+
+
+def transient(error: BaseException) -> bool:
+    """Whether `error`, or an error it was raised from, may pass by itself: a `TemporaryError`,
+    throttling or a 5xx from AWS, or a connection that failed or timed out."""
+    from botocore.exceptions import ClientError, HTTPClientError
+    from botocore.exceptions import ConnectionError as AWSConnectionError
+
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, TemporaryError | AWSConnectionError | HTTPClientError):
+            return True
+        if isinstance(cause, ClientError):
+            code = cause.response.get("Error", {}).get("Code", "")
+            status = cause.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+            if code in TRANSIENT_CODES or status >= 500:
+                return True
+        cause = cause.__cause__
+    return False

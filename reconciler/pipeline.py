@@ -14,7 +14,7 @@ from enum import StrEnum
 from itertools import groupby
 from typing import TYPE_CHECKING, Any
 
-from reconciler.errors import PermanentError, ReconcilerError
+from reconciler.errors import PermanentError, ReconcilerError, TemporaryError, transient
 from reconciler.kinds import engines as all_engines
 from reconciler.kinds.base import Context, KindEngine, Progress, concurrently
 from reconciler.loader import EnvironmentManifests
@@ -115,9 +115,8 @@ def check_account(aws: Clients, manifests: EnvironmentManifests) -> None:
     try:
         actual = aws.sts.get_caller_identity()["Account"]
     except _aws_errors() as exc:
-        raise PermanentError(
-            f"cannot tell which AWS account the credentials are for: {exc}"
-        ) from exc
+        kind = TemporaryError if transient(exc) else PermanentError
+        raise kind(f"cannot tell which AWS account the credentials are for: {exc}") from exc
     if actual != expected:
         raise PermanentError(
             f"the credentials are for account {actual}, but environment '{manifests.name}' "
@@ -147,7 +146,16 @@ def observe(
     def read(kind: str) -> tuple[str, dict[str, Observed], dict[str, Observed]]:
         engine = engines[kind]
         owned = prune and engine.prunable
-        return kind, *engine.read(aws, declared.get(kind, []), context, owned=owned)
+        try:
+            return kind, *engine.read(aws, declared.get(kind, []), context, owned=owned)
+        except TemporaryError:
+            raise
+        except Exception as exc:
+            # Whatever layer raised it, a read that may pass by itself (throttling, 5xx, a
+            # timeout) is a TemporaryError for the caller: the CLI says so, Step Functions retries.
+            if transient(exc):
+                raise TemporaryError(f"reading {kind} from AWS failed for now: {exc}") from exc
+            raise
 
     with ThreadPoolExecutor(max_workers=max(1, len(kinds))) as pool:
         answers = list(pool.map(read, kinds))

@@ -61,7 +61,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         status, reason = Status.SUSPENDED, "the environment is suspended"
     else:
         status = status_of(plan, results, verified)
-        reason = event["plan"].get("refusal")
+        reason = event["plan"].get("refusal") or load.get("superseded")
         if applied.get("error"):  # the changes were made but could not be verified
             status, reason = Status.FAILED, str(applied["error"])
         outgoing += events.drift_detected(plan, run.run_id)

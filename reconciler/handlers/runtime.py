@@ -6,6 +6,7 @@ functions that need them, so each handler's cold start pays for what it uses.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -15,11 +16,20 @@ from typing import TYPE_CHECKING, Any, Literal
 from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ConfigDict, Field
 
+from reconciler.errors import transient
+
 if TYPE_CHECKING:
     from reconciler.loader import EnvironmentManifests
     from reconciler.plan import Plan
+    from reconciler.sources import ManifestSource
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "reconciler"))
+
+# botocore logs whole request and response bodies at DEBUG, secret values among them (the
+# webhook secret, the git token): whatever level the function runs at, it never logs below INFO.
+for _noisy in ("botocore", "boto3", "urllib3"):
+    if logging.getLogger(_noisy).getEffectiveLevel() < logging.INFO:
+        logging.getLogger(_noisy).setLevel(logging.INFO)
 
 Trigger = Literal["schedule", "commit", "manual"]
 Mode = Literal["observe", "apply"]
@@ -94,40 +104,6 @@ def _tracer() -> Any:
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
-#: AWS error codes of failures that pass by themselves: throttling, and AWS's side busy or failing.
-TRANSIENT_CODES = frozenset(
-    {
-        "Throttling", "ThrottlingException", "ThrottledException", "TooManyRequestsException",
-        "RequestLimitExceeded", "RequestThrottled", "RequestThrottledException", "SlowDown",
-        "ProvisionedThroughputExceededException", "TransactionInProgressException",
-        "PriorRequestNotComplete", "BandwidthLimitExceeded", "RequestTimeout",
-        "RequestTimeoutException", "InternalFailure", "InternalError", "InternalServerError",
-        "InternalServiceError", "InternalErrorException", "InternalException",
-        "ServiceException", "ServiceUnavailable", "ServiceUnavailableException",
-    }
-)  # fmt: skip
-
-
-def transient(error: BaseException) -> bool:
-    """Whether `error`, or an error it was raised from, may pass by itself: a `TemporaryError`,
-    throttling or a 5xx from AWS, or a connection that failed or timed out."""
-    from botocore.exceptions import ClientError, HTTPClientError
-    from botocore.exceptions import ConnectionError as AWSConnectionError
-
-    from reconciler.errors import TemporaryError
-
-    cause: BaseException | None = error
-    while cause is not None:
-        if isinstance(cause, TemporaryError | AWSConnectionError | HTTPClientError):
-            return True
-        if isinstance(cause, ClientError):
-            code = cause.response.get("Error", {}).get("Code", "")
-            status = cause.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-            if code in TRANSIENT_CODES or status >= 500:
-                return True
-        cause = cause.__cause__
-    return False
-
 
 def retried_when_transient(handler: Handler) -> Handler:
     """A state's failure that may pass by itself leaves as `TemporaryError`, the error name the
@@ -172,8 +148,20 @@ def runs_table(settings: Settings) -> Any:
     return RunsTable(boto3.client("dynamodb"), settings.runs_table)
 
 
+def manifest_source(settings: Settings) -> ManifestSource:
+    """The deployment's manifest source (`MANIFEST_SOURCE`), with the git token if one is set."""
+    from reconciler.sources import source_from_uri
+
+    return source_from_uri(
+        settings.manifest_source,
+        branch=settings.branch,
+        token=_git_token(settings),
+        cache_dir=settings.cache_dir,
+    )
+
+
 def load_manifests(
-    settings: Settings, run: Run
+    settings: Settings, run: Run, source: ManifestSource | None = None
 ) -> tuple[str | None, EnvironmentManifests | None, list[Any]]:
     """Check out the manifests at the run's revision and validate the run's environment.
 
@@ -182,16 +170,8 @@ def load_manifests(
     import os.path
 
     from reconciler.loader import load_folder
-    from reconciler.sources import source_from_uri
 
-    token = _git_token(settings)
-    source = source_from_uri(
-        settings.manifest_source,
-        branch=settings.branch,
-        token=token,
-        cache_dir=settings.cache_dir,
-    )
-    checkout = source.checkout(run.revision)
+    checkout = (source or manifest_source(settings)).checkout(run.revision)
     folder = os.path.join(checkout.root, run.environment)
     if not os.path.isdir(folder):
         from reconciler.errors import ManifestError

@@ -561,6 +561,18 @@ class BudgetEngine:
 
 
 def _create(client: BudgetsClient, name: str, want: Mapping[str, Any], context: Context) -> None:
+    """CreateBudget. When the budget exists already (a create re-sent after its answer was lost,
+    or one made since the plan), carry on as an update: `_update` refuses a budget another
+    environment owns."""
+    try:
+        _create_call(client, name, want, context)
+    except client.exceptions.DuplicateRecordException:
+        _update(client, name, want, context)
+
+
+def _create_call(
+    client: BudgetsClient, name: str, want: Mapping[str, Any], context: Context
+) -> None:
     client.create_budget(
         AccountId=context.account,
         Budget={

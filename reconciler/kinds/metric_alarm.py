@@ -263,7 +263,13 @@ class MetricAlarmEngine:
         """
         try:
             if change.action is Action.DELETE:
-                aws.cloudwatch.delete_alarms(AlarmNames=[change.name])
+                try:
+                    aws.cloudwatch.delete_alarms(AlarmNames=[change.name])
+                except ClientError as exc:
+                    # Gone already (say, botocore re-sent a delete whose answer was lost): the
+                    # wanted outcome, not a failure.
+                    if exc.response.get("Error", {}).get("Code") != "ResourceNotFound":
+                        raise
                 return
             if change.desired is None or change.action not in (Action.CREATE, Action.UPDATE):
                 raise PermanentError(f"{change.ref}: nothing to apply for {change.action}")

@@ -54,6 +54,11 @@ class ManifestSource(Protocol):
         """The manifests at `revision`; None means the newest (branch head, latest bundle)."""
         ...
 
+    def newest(self) -> str | None:
+        """The newest revision (branch head, latest bundle), or None for a source without
+        revisions. Commit-triggered runs of any other revision only observe."""
+        ...
+
 
 def source_from_uri(
     uri: str,

@@ -85,6 +85,10 @@ class GitSource:
         root = cached_tree(self._trees, sha, lambda into: self._materialise(sha, into))
         return Checkout(root=root, revision=sha)
 
+    def newest(self) -> str:
+        """The commit the branch points at on the server."""
+        return self.head()
+
     def head(self) -> str:
         """The commit the branch points at on the server."""
         ref = Ref(f"refs/heads/{self.branch}".encode())

@@ -24,3 +24,7 @@ class LocalSource:
         if not os.path.isdir(self.root):
             raise PermanentError(f"manifest folder {self.root} does not exist")
         return Checkout(root=self.root, revision=None)
+
+    def newest(self) -> None:
+        """A folder has no revisions."""
+        return

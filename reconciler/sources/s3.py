@@ -105,6 +105,10 @@ class S3BundleSource:
         root = cached_tree(self._cache, wanted, lambda into: self._extract(wanted, into))
         return Checkout(root=root, revision=wanted)
 
+    def newest(self) -> str:
+        """The revision `latest.json` names."""
+        return self.latest()
+
     def latest(self) -> str:
         """The revision `latest.json` names."""
         where = f"{self.uri}/latest.json"

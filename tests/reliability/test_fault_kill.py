@@ -8,9 +8,9 @@ from __future__ import annotations
 from typing import Literal
 
 import pytest
-from conftest import CleanApply
 from convergence import Engines, Runs, applied_twice, drifted_demo, strays
 from faults import Injector, Killed
+from world import CleanApply
 
 from reconciler.loader import EnvironmentManifests
 

@@ -5,9 +5,9 @@ run converges. Nothing lands twice."""
 
 from __future__ import annotations
 
-from conftest import CleanApply, Sleeps
 from convergence import Engines, Runs, drifted_demo
 from faults import BusyFunction, Injector
+from world import CleanApply, Sleeps
 
 from reconciler.loader import EnvironmentManifests
 from reconciler.pipeline import Outcome, Status

@@ -17,8 +17,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from conftest import Deployed, LambdaContext
 from convergence import Engines, Runs
+from world import Deployed, LambdaContext
 
 from reconciler.errors import PermanentError
 from reconciler.handlers import apply, fail, start

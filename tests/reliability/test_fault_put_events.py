@@ -8,9 +8,9 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from conftest import RUN, Deployed, LambdaContext, Queue, Sleeps, stable
 from convergence import Engines
 from faults import PartialPutEvents, Refuse
+from world import RUN, Deployed, LambdaContext, Queue, Sleeps, stable
 
 from reconciler import events
 from reconciler.errors import TemporaryError

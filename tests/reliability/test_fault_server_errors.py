@@ -9,9 +9,9 @@ from collections import defaultdict
 
 import boto3
 import pytest
-from conftest import CleanApply
 from convergence import Engines, Runs, applied_twice, drifted_demo
 from faults import DeleteAlarmsAsAws, Injector, ServerErrors, Timeouts
+from world import CleanApply
 
 from reconciler.demo.stack import ACCOUNT, REGION
 from reconciler.loader import EnvironmentManifests
@@ -100,11 +100,6 @@ def test_every_writes_answer_lost_once_converges_and_lands_nothing_new(
         print(f"every answer lost once: {needed} run(s): {runs.describe()}")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="MetricAlarm apply: DeleteAlarms answered 404 ResourceNotFound (the alarm is already "
-    "gone, e.g. botocore re-sent a delete whose answer was lost) fails the change",
-)
 def test_a_delete_whose_answer_was_lost_is_not_a_failed_change(
     manifests: EnvironmentManifests, engines: Engines
 ) -> None:
@@ -118,11 +113,6 @@ def test_a_delete_whose_answer_was_lost_is_not_a_failed_change(
         assert first.status is Status.CORRECTED
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Budget apply: CreateBudget re-sent after its answer was lost gets "
-    "DuplicateRecordException, and the create fails although the budget exists as planned",
-)
 def test_a_create_whose_answer_was_lost_is_not_a_failed_change(
     manifests: EnvironmentManifests, engines: Engines
 ) -> None:

@@ -13,9 +13,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import RUN, Deployed, LambdaContext, Queue
 from convergence import Engines, Runs, drifted_demo
 from faults import Forward, Injector, Refuse, Sent, Timeouts, WireFault, error_answer
+from world import RUN, Deployed, LambdaContext, Queue
 
 from reconciler.errors import TemporaryError
 from reconciler.handlers import apply, plan, report
@@ -90,11 +90,6 @@ def test_an_apply_that_cannot_verify_still_reports_every_change_it_made(
     assert len(record.results) == len(state["apply"]["results"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the engine lets throttling, 5xx and timeouts that outlast botocore's retries escape as "
-    "bare botocore errors or PermanentError (pipeline.check_account, kinds/*): see the message",
-)
 def test_the_engine_calls_every_failure_that_may_pass_by_itself_temporary(
     manifests: EnvironmentManifests, engines: Engines
 ) -> None:

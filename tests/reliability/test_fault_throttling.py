@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
-from conftest import CleanApply, Sleeps
 from convergence import Engines, Runs, applied_twice, drifted_demo
 from faults import THROTTLING, Forward, Injector, Sent, Throttle
+from world import CleanApply, Sleeps
 
 from reconciler.demo.stack import ACCOUNT
 from reconciler.loader import EnvironmentManifests

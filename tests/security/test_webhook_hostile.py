@@ -198,14 +198,6 @@ def memory_of(function: str) -> int:
     return int(lam.get_function(FunctionName=function)["Configuration"]["MemorySize"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "a commit-triggered run applies whatever revision the signed payload names, so a "
-        "captured push of an older commit, replayed under a new X-GitHub-Delivery (the header "
-        "is not signed), rolls the environment back; see the report to the lead"
-    ),
-)
 def test_a_replayed_old_push_does_not_roll_the_environment_back(
     state_machine: Any, tmp_path: Path
 ) -> None:

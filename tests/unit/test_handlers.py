@@ -65,3 +65,13 @@ def test_importing_a_handler_does_not_load_the_xray_sdk_or_moto(name: str) -> No
         [sys.executable, "-c", code], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_aws_sdks_never_log_bodies_even_at_debug() -> None:
+    code = (
+        "import logging; logging.basicConfig(level=logging.DEBUG); "
+        "import reconciler.handlers.runtime; "
+        "levels = [logging.getLogger(n).getEffectiveLevel() for n in ('botocore', 'boto3', 'urllib3')]; "
+        "raise SystemExit(0 if min(levels) >= logging.INFO else 1)"
+    )
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
