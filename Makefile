@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# checkov scans template.yaml in the tests, but pins an old boto3: it gets a venv of its own.
+CHECKOV := .venv-checkov/bin/checkov
 
 .PHONY: test lint typecheck unit demo bench schemas clean
 
@@ -21,8 +23,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
-	$(BIN)/pytest
+unit: $(STAMP) $(CHECKOV)
+	CHECKOV=$(CURDIR)/$(CHECKOV) $(BIN)/pytest
+
+$(CHECKOV):
+	$(PYTHON) -m venv .venv-checkov
+	.venv-checkov/bin/python -m pip install --quiet "checkov==3.3.30"
 
 demo: $(STAMP)
 	$(BIN)/reconciler demo
@@ -34,7 +40,7 @@ schemas: $(STAMP)
 	$(BIN)/python -m reconciler.schemas schemas
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .venv-checkov .mypy_cache .pytest_cache .ruff_cache .hypothesis
 
 # `sam build` runs this once per function (Metadata: BuildMethod: makefile in template.yaml):
 # copy the package without its dev-only parts and install the runtime wheels for Lambda's
