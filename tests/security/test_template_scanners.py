@@ -10,7 +10,7 @@ downgrading what the project runs on. It runs from its own virtual environment i
 
     python3 -m venv .venv-checkov && .venv-checkov/bin/pip install checkov
 
-Without it that one test is skipped (saying so); the rest, including that every checkov
+`make test` builds that venv (pinned) and passes `CHECKOV`. Without it that one test is skipped (saying so); the rest, including that every checkov
 exception in the templates carries its reason, always run.
 """
 
