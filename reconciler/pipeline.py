@@ -77,6 +77,8 @@ class Outcome:
     results: tuple[ChangeResult, ...] = ()
     verified: Plan | None = None
     applied: bool = False
+    #: Set when the changes were applied but could not be verified.
+    error: str | None = None
     durations: Mapping[str, float] = field(default_factory=dict)
 
 
@@ -224,6 +226,8 @@ def apply(
             engines[change.kind].apply(aws, change, context)
         except aws_errors as exc:
             return ChangeResult(change, False, _one_line(exc))
+        except Exception as exc:  # a bug must not lose the record of the changes made
+            return ChangeResult(change, False, f"{type(exc).__name__}: {_one_line(exc)}")
         return ChangeResult(change, True)
 
     results: list[ChangeResult] = []
@@ -251,6 +255,50 @@ def status_of(plan: Plan, results: Sequence[ChangeResult], verified: Plan | None
     return Status.BLOCKED
 
 
+class Decision(StrEnum):
+    """What a run does with its plan."""
+
+    IN_SYNC = "in-sync"
+    OBSERVE = "observe"
+    REFUSED = "refused"
+    APPLY = "apply"
+
+
+def decide(
+    plan: Plan, manifests: EnvironmentManifests, *, mode: str, now: datetime
+) -> tuple[Decision, str | None]:
+    """In sync, observe only (the mode, or nothing but blocked drift), refused (blast radius,
+    freeze window; the reason comes back) or apply. A refusal is only ever given to a run that
+    meant to apply."""
+    if plan.in_sync:
+        return Decision.IN_SYNC, None
+    if not plan.writes or mode != "apply":
+        return Decision.OBSERVE, None
+    refused = refusal(plan, manifests, now)
+    return (Decision.REFUSED, refused) if refused else (Decision.APPLY, None)
+
+
+def apply_and_verify(
+    aws: Clients,
+    planned: Plan,
+    manifests: EnvironmentManifests,
+    *,
+    revision: str | None = None,
+    engines: Mapping[str, KindEngine] | None = None,
+    progress: Progress = _quiet,
+) -> tuple[tuple[ChangeResult, ...], Plan | None, str | None]:
+    """Apply the plan, then plan again to verify. The results always come back: when verifying
+    fails, the verified plan is None and the error says why (the writes are done whatever)."""
+    engines = engines or all_engines()
+    results = apply(aws, planned, context_for(manifests), engines, progress)
+    progress("verifying")
+    try:
+        verified = plan(aws, manifests, revision=revision, engines=engines)
+    except Exception as exc:
+        return results, None, f"applied, but verifying failed: {_one_line(exc)}"
+    return results, verified, None
+
+
 def _always(_: Plan) -> bool:
     return True
 
@@ -274,16 +322,14 @@ def reconcile(
     engines = engines or all_engines()
     check_account(aws, manifests)
     first = plan(aws, manifests, revision=revision, engines=engines, progress=progress)
-    if not apply_changes or not first.writes:
-        return Outcome(first, status_of(first, (), None))
-    refused = refusal(first, manifests, now or datetime.now(UTC))
-    if refused is not None:
+    mode = "apply" if apply_changes else "observe"
+    decision, refused = decide(first, manifests, mode=mode, now=now or datetime.now(UTC))
+    if decision is not Decision.APPLY:
         return Outcome(first, status_of(first, (), None), refusal=refused)
     if not confirm(first):
         return Outcome(first, status_of(first, (), None), refusal="not confirmed; nothing applied")
-    results = apply(aws, first, context_for(manifests), engines, progress)
-    progress("verifying")
-    verified = plan(aws, manifests, revision=revision, engines=engines)
-    return Outcome(
-        first, status_of(first, results, verified), None, results, verified, applied=True
+    results, verified, error = apply_and_verify(
+        aws, first, manifests, revision=revision, engines=engines, progress=progress
     )
+    status = Status.FAILED if error else status_of(first, results, verified)
+    return Outcome(first, status, None, results, verified, applied=True, error=error)

@@ -148,5 +148,6 @@ def outcome_json(outcome: Outcome) -> dict[str, Any]:
         "refused": outcome.refusal,
         "results": [result.to_json() for result in outcome.results],
         "verified": outcome.verified.to_json() if outcome.verified else None,
+        "error": outcome.error,
         "status": outcome.status.value,
     }

@@ -50,8 +50,10 @@ def _load(args: argparse.Namespace) -> EnvironmentManifests | None:
     try:
         return load_environment(folder)
     except ManifestsInvalid as invalid:
+        from reconciler.explain import printable
+
         for error in invalid.errors:
-            print(error, file=sys.stderr)
+            print(printable(str(error)), file=sys.stderr)
         return None
 
 
@@ -101,10 +103,12 @@ def run_apply(args: argparse.Namespace) -> int:
     if manifests is None:
         return 1
     text = Text(_colour())
+    shown: list[Plan] = []
 
     def confirm(plan: Plan) -> bool:
         if args.format == "text":
             print(text.plan(plan))
+            shown.append(plan)
         if args.yes:
             return True
         if not sys.stdin.isatty():
@@ -127,11 +131,11 @@ def run_apply(args: argparse.Namespace) -> int:
         progress=_progress,
         confirm=confirm,
     )
-    _report(outcome, args.format, text)
+    _report(outcome, args.format, text, plan_shown=bool(shown))
     return 0 if outcome.status in (Status.IN_SYNC, Status.CORRECTED) else 1
 
 
-def _report(outcome: Outcome, fmt: str, text: Text) -> None:
+def _report(outcome: Outcome, fmt: str, text: Text, *, plan_shown: bool) -> None:
     from reconciler.render import markdown, outcome_json
 
     if fmt == "json":
@@ -139,8 +143,8 @@ def _report(outcome: Outcome, fmt: str, text: Text) -> None:
         return
     if fmt == "markdown":
         sys.stdout.write(markdown(outcome.plan))
-    elif not outcome.applied and outcome.refusal is None:
-        print(text.plan(outcome.plan))  # nothing to write: confirm never ran, show the plan
+    elif not plan_shown:
+        print(text.plan(outcome.plan))  # confirm never ran (nothing to write, or refused)
     if outcome.refusal:
         print(f"\nRefused: {outcome.refusal}.")
     if outcome.results:
@@ -154,4 +158,6 @@ def _report(outcome: Outcome, fmt: str, text: Text) -> None:
             else (f"{len(left)} resource(s) still differ: " + ", ".join(c.ref for c in left))
         )
         print(f"Verify: {verdict}.")
+    if outcome.error:
+        print(f"Verify: {outcome.error}.")
     print(f"Status: {outcome.status.value}")

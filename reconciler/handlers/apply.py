@@ -49,14 +49,13 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     plan = Plan.from_json(event["plan"]["plan"])
     aws = pipeline.clients_for(manifests)
     pipeline.check_account(aws, manifests)
-    results = pipeline.apply(aws, plan, pipeline.context_for(manifests), progress=logger.info)
+    results, verified, error = pipeline.apply_and_verify(
+        aws, plan, manifests, revision=run.revision, progress=logger.info
+    )
     failed = sum(1 for result in results if not result.succeeded)
-    logger.info("applied", extra={"changes": len(results), "failed": failed})
-    done: dict[str, Any] = {"results": [result.to_json() for result in results]}
-    try:
-        verified = pipeline.plan(aws, manifests, revision=run.revision)
-    except Exception as exc:  # the writes are done whatever failed here: report them
-        error = " ".join(str(exc).split()) or type(exc).__name__
-        logger.warning("verifying failed", extra={"error": error})
-        return {**done, "verified": None, "error": f"applied, but verifying failed: {error}"}
-    return {**done, "verified": verified.to_json()}
+    logger.info("applied", extra={"changes": len(results), "failed": failed, "error": error})
+    answer: dict[str, Any] = {
+        "results": [result.to_json() for result in results],
+        "verified": verified.to_json() if verified else None,
+    }
+    return {**answer, "error": error} if error else answer

@@ -18,7 +18,6 @@ from reconciler.handlers.runtime import (
     elapsed_ms,
     finish_run,
     logger,
-    now,
     retried_when_transient,
     traced,
 )
@@ -57,7 +56,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     import boto3
 
     from reconciler import events
-    from reconciler.handlers.runtime import RunInput
 
     settings = Settings.from_environ()
     state: dict[str, Any] = event["state"]
@@ -67,17 +65,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     error = _error_text(state.get("error"))
     if "run" in state:
         run = Run.model_validate(state["run"])
-    else:
-        request = RunInput.model_validate({k: v for k, v in state.items() if k != "error"})
-        run = Run(
-            run_id=run_id,
-            environment=request.environment,
-            trigger=request.trigger,
-            revision=request.revision,
-            mode=request.mode,
-            started_at=event.get("startedAt") or now().isoformat(),
-            locked=True,  # Start failed: this run may not hold the lock, so never release it
-        )
+    else:  # Start failed, perhaps on the input itself: record what was given
+        given = {key: value for key, value in state.items() if key != "error"}
+        run = Run.salvage(given, run_id, event.get("startedAt"))
     revision = (state.get("load") or {}).get("revision") or run.revision
     logger.error("run failed", extra={"stage": stage, "error": error})
     output = finish_run(

@@ -21,14 +21,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     aws = pipeline.clients_for(manifests)
     pipeline.check_account(aws, manifests)
     plan = pipeline.plan(aws, manifests, revision=run.revision, progress=logger.info)
-    refusal = pipeline.refusal(plan, manifests, now())
-    if plan.in_sync or not plan.writes:
-        decision = "in-sync" if plan.in_sync else "observe"
-    elif event["load"].get("mode") != "apply":
-        decision = "observe"
-    elif refusal is not None:
-        decision = "refused"
-    else:
-        decision = "apply"
-    logger.info("planned", extra={"summary": plan.summary.model_dump(), "decision": decision})
-    return {"plan": plan.to_json(), "decision": decision, "refusal": refusal}
+    decision, refusal = pipeline.decide(
+        plan, manifests, mode=event["load"].get("mode") or "observe", now=now()
+    )
+    logger.info("planned", extra={"summary": plan.summary.model_dump(), "decision": decision.value})
+    return {"plan": plan.to_json(), "decision": decision.value, "refusal": refusal}

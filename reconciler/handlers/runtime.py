@@ -65,6 +65,22 @@ class RunInput(BaseModel):
     mode: Mode | None = None
 
 
+def run_input(raw: Any) -> RunInput:
+    """The execution's input, or a `PermanentError` saying in a sentence what is wrong with it."""
+    from pydantic import ValidationError
+
+    from reconciler.errors import PermanentError
+
+    try:
+        return RunInput.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']) or 'input'}: {error['msg']}"
+            for error in exc.errors()
+        )
+        raise PermanentError(f"the run's input is invalid: {problems}") from exc
+
+
 class Run(BaseModel):
     """The run as it travels between states: who, why, at which revision, and the lock."""
 
@@ -80,6 +96,37 @@ class Run(BaseModel):
 
     def to_state(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True)
+
+    @classmethod
+    def begin(cls, raw_input: Any, run_id: str, started_at: str | None) -> Run:
+        """A new run from the execution's input (`run_input` explains bad input)."""
+        request = run_input(raw_input)
+        return cls(
+            run_id=run_id,
+            environment=request.environment,
+            trigger=request.trigger,
+            revision=request.revision,
+            mode=request.mode,
+            started_at=started_at or now().isoformat(),
+        )
+
+    @classmethod
+    def salvage(cls, raw_input: Any, run_id: str, started_at: str | None) -> Run:
+        """The run as well as its input allows, for recording a run that failed in Start: its
+        input may be the very thing that was wrong. It never holds the lock (`locked`)."""
+        try:
+            run = cls.begin(raw_input, run_id, started_at)
+        except Exception:
+            given = raw_input if isinstance(raw_input, dict) else {}
+            run = cls(
+                run_id=run_id,
+                environment=str(given.get("environment") or "unknown")[:64],
+                trigger="manual",
+                revision=None,
+                mode=None,
+                started_at=started_at or now().isoformat(),
+            )
+        return run.model_copy(update={"locked": True})
 
 
 def now() -> datetime:

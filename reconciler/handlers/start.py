@@ -12,7 +12,6 @@ from typing import Any
 from reconciler.handlers.runtime import (
     LOCK_SECONDS,
     Run,
-    RunInput,
     Settings,
     logger,
     now,
@@ -26,15 +25,7 @@ from reconciler.handlers.runtime import (
 @traced
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    request = RunInput.model_validate(event["input"])
-    run = Run(
-        run_id=event["runId"],
-        environment=request.environment,
-        trigger=request.trigger,
-        revision=request.revision,
-        mode=request.mode,
-        started_at=event.get("startedAt") or now().isoformat(),
-    )
+    run = Run.begin(event["input"], event["runId"], event.get("startedAt"))
     logger.set_correlation_id(run.run_id)
     table = runs_table(Settings.from_environ())
     acquired = table.acquire_lock(

@@ -279,3 +279,17 @@ def test_invalid_manifests_end_the_run_as_invalid(deployment: Deployment, tmp_pa
         "Configuration"
     ]["MemorySize"]
     assert memory == 256
+
+
+def test_invalid_input_ends_failed_with_an_event_and_a_record(deployment: Deployment) -> None:
+    arn = deployment.execute("bad-input", {"environment": "Not A Name!", "trigger": "sometimes"})
+    execution = deployment.wait(arn)
+    assert execution["status"] == "SUCCEEDED", execution
+    output = json.loads(execution["output"])
+    assert output["status"] == "failed"
+    (event,) = deployment.events()
+    assert event["detail-type"] == "Reconcile Failed"
+    assert event["detail"]["stage"] == "start"
+    assert "the run's input is invalid" in event["detail"]["error"]
+    (record,) = history("Not A Name!")
+    assert record["status"] == "failed"

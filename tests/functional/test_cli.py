@@ -114,3 +114,12 @@ def test_invalid_manifests_stop_plan_with_the_errors(manifests: str) -> None:
     assert result.returncode == 1
     assert "gateway.yaml:" in result.stderr
     assert "spec.memoryMb: 20000 is greater than the maximum of 10240" in result.stderr
+
+
+def test_a_refused_apply_still_shows_the_plan_it_refused(manifests: str) -> None:
+    env_file = Path(manifests, "demo", "environment.yaml")
+    env_file.write_text(env_file.read_text() + "  maxChangesPerRun: 2\n")
+    result = reconciler("apply", "--env", "demo", "--manifests", manifests, "--yes")
+    assert result.returncode == 1
+    assert "~ LambdaFunction/flask-api will be updated in place" in result.stdout
+    assert "Refused: the plan has 7 changes, more than maxChangesPerRun (2)" in result.stdout

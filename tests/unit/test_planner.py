@@ -253,3 +253,81 @@ def test_the_public_surface_resolves_every_name() -> None:
 
     for name in reconciler.__all__:
         assert getattr(reconciler, name) is not None, name
+
+
+@pytest.mark.parametrize(
+    ("changes", "mode", "env", "decision", "refused"),
+    [
+        ((), "apply", {}, "in-sync", False),
+        ((Action.UPDATE,), "observe", {}, "observe", False),
+        ((Action.BLOCKED,), "apply", {}, "observe", False),
+        ((Action.UPDATE, Action.UPDATE), "apply", {"maxChangesPerRun": 1}, "refused", True),
+        ((Action.UPDATE, Action.UPDATE), "observe", {"maxChangesPerRun": 1}, "observe", False),
+        ((Action.UPDATE,), "apply", {}, "apply", False),
+    ],
+)
+def test_decide_gives_a_refusal_only_to_a_run_that_meant_to_apply(
+    changes: tuple[Action, ...], mode: str, env: dict[str, Any], decision: str, refused: bool
+) -> None:
+    from reconciler.pipeline import decide
+
+    plan = Plan(
+        environment="dev", account="1", region="r",
+        changes=tuple(Change(kind="K", name=f"n{i}", action=a) for i, a in enumerate(changes)),
+    )  # fmt: skip
+    got, reason = decide(plan, manifests(**env), mode=mode, now=datetime(2026, 6, 1, tzinfo=UTC))
+    assert got == decision
+    assert (reason is not None) is refused
+
+
+class BrokenEngine(FakeEngine):
+    """Applies fine, except that one resource hits a bug (not an AWS error)."""
+
+    def __init__(self) -> None:
+        super().__init__("MetricAlarm", creatable=True, prunable=True)
+        self.applied: list[str] = []
+
+    def apply(self, aws: Any, change: Change, context: Context) -> None:
+        if change.name == "buggy":
+            raise KeyError("MetricAlarms")
+        self.applied.append(change.name)
+
+    def read(self, aws: Any, manifests: Any, context: Context, *, owned: bool) -> Any:
+        raise ConnectionError("the verify read failed")
+
+
+def test_a_bug_in_one_change_is_a_failed_result_and_the_rest_still_apply() -> None:
+    from reconciler.pipeline import apply
+
+    engine = BrokenEngine()
+    plan = Plan(
+        environment="dev", account="1", region="r",
+        changes=tuple(Change(kind="MetricAlarm", name=n, action=Action.CREATE) for n in ("a", "buggy", "c")),
+    )  # fmt: skip
+    results = apply(None, plan, Context("dev", "1", "r"), {"MetricAlarm": engine})  # type: ignore[arg-type]
+    assert [(r.change.name, r.succeeded) for r in results] == [
+        ("a", True),
+        ("buggy", False),
+        ("c", True),
+    ]
+    assert "KeyError" in (results[1].error or "")
+    assert engine.applied == ["a", "c"]
+
+
+def test_a_verify_that_fails_still_returns_every_result() -> None:
+    from reconciler.pipeline import apply_and_verify
+
+    engine = BrokenEngine()
+    plan = Plan(
+        environment="dev", account="123456789012", region="us-east-1",
+        changes=(Change(kind="MetricAlarm", name="a", action=Action.CREATE),),
+    )  # fmt: skip
+    results, verified, error = apply_and_verify(
+        None,
+        plan,
+        manifests(alarm("a")),
+        engines={"MetricAlarm": engine},  # type: ignore[arg-type]
+    )
+    assert [r.succeeded for r in results] == [True]
+    assert verified is None
+    assert error is not None and "verifying failed" in error
