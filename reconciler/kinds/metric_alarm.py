@@ -261,8 +261,17 @@ class MetricAlarmEngine:
         found the tag missing; an update that only adds the tag does not rewrite the alarm);
         delete it with `DeleteAlarms`.
         """
+        arn = f"arn:{context.partition}:cloudwatch:{context.region}:{context.account}"
+        arn = f"{arn}:alarm:{change.name}"
         try:
+            owner = _owner_now(aws, arn)
+            if owner is not None and owner != context.environment:
+                raise PermanentError(
+                    f"{change.ref} is now owned by environment '{owner}' ({OWNER_TAG}); not changed"
+                )
             if change.action is Action.DELETE:
+                if owner != context.environment:
+                    return  # gone, or no longer tagged as ours: prune deletes only what we own
                 try:
                     aws.cloudwatch.delete_alarms(AlarmNames=[change.name])
                 except ClientError as exc:
@@ -282,15 +291,24 @@ class MetricAlarmEngine:
             if not tag_missing or len(change.diffs) > 1:
                 aws.cloudwatch.put_metric_alarm(**params)
             if tag_missing:
-                arn = f"arn:{context.partition}:cloudwatch:{context.region}:{context.account}"
-                aws.cloudwatch.tag_resource(
-                    ResourceARN=f"{arn}:alarm:{change.name}", Tags=owner_tag
-                )
+                aws.cloudwatch.tag_resource(ResourceARN=arn, Tags=owner_tag)
         except ClientError as exc:
             raise _error(exc, change.ref) from exc
 
 
 ENGINE = MetricAlarmEngine()
+
+
+def _owner_now(aws: Clients, arn: str) -> str | None:
+    """The alarm's ownership tag as it is now, read again just before a write (the plan may be
+    minutes old); None when the alarm is untagged or does not exist."""
+    try:
+        tags = aws.cloudwatch.list_tags_for_resource(ResourceARN=arn).get("Tags", [])
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ResourceNotFound":
+            return None
+        raise
+    return next((tag["Value"] for tag in tags if tag["Key"] == OWNER_TAG), None)
 
 
 def _spec(manifest: Manifest) -> MetricAlarmSpec:

@@ -86,6 +86,7 @@ ENGINE_APPLY = {
     "cloudwatch:PutMetricAlarm",
     "cloudwatch:DeleteAlarms",
     "cloudwatch:TagResource",
+    "cloudwatch:ListTagsForResource",  # the owner, read again just before a write
     "budgets:ModifyBudget",
     "budgets:TagResource",
 }

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from reconciler.aws import Clients
+from reconciler.errors import PermanentError
 from reconciler.kinds.base import Context
 from reconciler.kinds.environment import Environment
 from reconciler.kinds.metric_alarm import ENGINE, MetricAlarm
@@ -442,3 +443,34 @@ def test_a_prune_read_reads_only_what_the_tag_pass_leaves_open(
     assert owned["stale"].fields == ENGINE.desired(alarm_manifest("stale", **BASE_SPEC))
     # declared names, the tag pass, the tags of the two it did not list, then "stale" confirmed
     assert calls == {"DescribeAlarms": 2, "GetResources": 2}
+
+
+def test_an_alarm_retagged_for_another_environment_after_the_plan_is_not_changed(
+    aws: Clients, context: Context
+) -> None:
+    make_alarm(aws, "errors", FULL_PUT, owner="dev")
+    manifest = alarm_manifest("errors", **BASE_SPEC)
+    plan = plan_for(aws, context, manifest)
+    assert plan.summary.update == 1
+    aws.cloudwatch.tag_resource(
+        ResourceARN="arn:aws:cloudwatch:us-east-1:123456789012:alarm:errors",
+        Tags=[{"Key": OWNER_TAG, "Value": "prod"}],
+    )
+    before = aws_alarm(aws, "errors")
+
+    with pytest.raises(PermanentError, match="owned by environment 'prod'"):
+        apply_plan(aws, context, plan)
+    assert aws_alarm(aws, "errors") == before
+
+
+def test_a_create_never_overwrites_an_alarm_another_environment_made_since_the_plan(
+    aws: Clients, context: Context
+) -> None:
+    manifest = alarm_manifest("errors", **BASE_SPEC)
+    plan = plan_for(aws, context, manifest)
+    assert plan.summary.create == 1
+    make_alarm(aws, "errors", FULL_PUT, owner="prod")
+
+    with pytest.raises(PermanentError, match="owned by environment 'prod'"):
+        apply_plan(aws, context, plan)
+    assert aws_tags(aws, "errors") == {OWNER_TAG: "prod"}
