@@ -20,10 +20,11 @@ import json
 import time
 from collections.abc import Callable, Iterator, Sequence
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, get_args
 
 from reconciler.errors import ManifestError, PermanentError, TemporaryError
 from reconciler.plan import Action, Change, Plan, Summary
+from reconciler.triggers import Trigger
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
@@ -54,7 +55,7 @@ SCHEMA_FILES = {kind: f"{kind.value.lower().replace(' ', '-')}.schema.json" for 
 COMPLETED_STATUSES = frozenset(
     {"in-sync", "corrected", "drifted", "blocked", "failed", "suspended", "locked"}
 )
-TRIGGERS = frozenset({"schedule", "commit", "manual"})
+TRIGGERS = frozenset(get_args(Trigger))
 
 MAX_VALUE_BYTES = 1024
 MAX_DIFFS = 40

@@ -37,6 +37,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, NonNegativeInt
 
 from reconciler.errors import PermanentError, TemporaryError
 from reconciler.plan import Summary
+from reconciler.triggers import Trigger
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -60,7 +61,6 @@ TRANSIENT_ERRORS = frozenset(
     }
 )
 
-Trigger = Literal["schedule", "commit", "manual"]
 RunStatus = Literal[
     "in-sync", "corrected", "drifted", "blocked", "invalid", "failed", "locked", "suspended"
 ]

@@ -23,8 +23,6 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-API_VERSION = "reconciler/v1"
-
 ACCOUNT_ID = r"^[0-9]{12}$"
 REGION = r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}$"
 ROLE_ARN = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$"

@@ -9,7 +9,7 @@ Nothing here talks to AWS; `build_plan` is a pure function of the manifests and 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
@@ -132,7 +132,3 @@ def summary_line(plan: Plan) -> str:
         f"{s.create} to create, {s.update} to update, {s.delete} to delete, "
         f"{s.noop} unchanged, {s.blocked} blocked"
     )
-
-
-def count(changes: Iterable[Change], action: Action) -> int:
-    return sum(1 for change in changes if change.action is action)

@@ -16,11 +16,6 @@ from reconciler.loader import EnvironmentManifests
 from reconciler.model import Manifest
 from reconciler.plan import OWNER_TAG, Action, Change, Diff, Observed, Plan, owner_of
 
-_NEVER_CREATED = {
-    "LambdaFunction": "functions",
-    "AuroraServerlessCluster": "clusters",
-}
-
 
 @dataclass(frozen=True)
 class Observation:
@@ -74,12 +69,13 @@ def _change(manifest: Manifest, observed: Observed | None, engine: KindEngine, e
     desired = engine.desired(manifest)
     if observed is None:
         if not engine.creatable:
-            what = _NEVER_CREATED.get(kind, "resources of this kind")
             return Change(
                 kind=kind,
                 name=name,
                 action=Action.BLOCKED,
-                reason=f"{kind} '{name}' does not exist; the reconciler never creates {what}",
+                reason=(
+                    f"{kind} '{name}' does not exist; the reconciler never creates {engine.noun}"
+                ),
             )
         diffs = [Diff(field=key, desired=value, actual=None) for key, value in desired.items()]
         diffs.append(Diff(field=f"tags.{OWNER_TAG}", desired=env, actual=None))

@@ -17,6 +17,7 @@ from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ConfigDict, Field
 
 from reconciler.errors import transient
+from reconciler.triggers import Trigger
 
 if TYPE_CHECKING:
     from reconciler.loader import EnvironmentManifests
@@ -31,7 +32,6 @@ for _noisy in ("botocore", "boto3", "urllib3"):
     if logging.getLogger(_noisy).getEffectiveLevel() < logging.INFO:
         logging.getLogger(_noisy).setLevel(logging.INFO)
 
-Trigger = Literal["schedule", "commit", "manual"]
 Mode = Literal["observe", "apply"]
 
 #: How long a run may hold its environment's lock before it counts as dead (the state machine's

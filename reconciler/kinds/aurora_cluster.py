@@ -90,6 +90,7 @@ class AuroraServerlessClusterEngine:
     """
 
     kind = "AuroraServerlessCluster"
+    noun = "clusters"
     creatable = False
     prunable = False
 

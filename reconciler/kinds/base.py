@@ -46,6 +46,8 @@ class KindEngine(Protocol):
     """How the reconciler observes, compares and changes one kind of AWS resource."""
 
     kind: str
+    #: What people call several of them, for messages: "functions".
+    noun: str
     #: Created when declared but missing (alarms, budgets); otherwise a missing one is blocked.
     creatable: bool
     #: Deleted by prune when owned and no longer declared (alarms, budgets).

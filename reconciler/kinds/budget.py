@@ -439,6 +439,7 @@ class BudgetEngine:
     """
 
     kind = "Budget"
+    noun = "budgets"
     creatable = True
     prunable = True
 

@@ -238,6 +238,7 @@ class LambdaFunctionEngine:
     """
 
     kind = "LambdaFunction"
+    noun = "functions"
     creatable = False
     prunable = False
 

@@ -155,6 +155,7 @@ class MetricAlarmEngine:
     """
 
     kind = "MetricAlarm"
+    noun = "alarms"
     creatable = True
     prunable = True
 

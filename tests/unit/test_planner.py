@@ -26,6 +26,7 @@ class FakeEngine:
 
     def __init__(self, kind: str, *, creatable: bool, prunable: bool) -> None:
         self.kind, self.creatable, self.prunable = kind, creatable, prunable
+        self.noun = {"LambdaFunction": "functions"}.get(kind, "resources")
 
     def observe(
         self, aws: Any, manifests: Sequence[Manifest], context: Context
