@@ -17,20 +17,6 @@ REGION = "us-east-1"
 
 
 @pytest.fixture
-def credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fake credentials, and no profile or endpoint that could lead to a real account."""
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-
-
-@pytest.fixture
 def aws(credentials: None) -> Iterator[Clients]:
     """Clients on a fresh, empty emulated AWS account, paced at a thousand times AWS's quotas
     (the pacing code runs, the tests do not wait)."""

@@ -1,13 +1,11 @@
-"""What every end-to-end test starts from: fake credentials, no endpoint or profile that could
-lead to a real account, and a fresh manifest cache."""
+"""What every test that touches the AWS emulator starts from: fake credentials, no profile or
+endpoint that could lead to a real account, and a fresh manifest cache."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-
-REGION = "us-east-1"
 
 
 @pytest.fixture
@@ -16,7 +14,7 @@ def credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
+        "AWS_DEFAULT_REGION": "us-east-1",
         "RECONCILER_CACHE_DIR": str(tmp_path / "cache"),
     }.items():
         monkeypatch.setenv(name, value)
