@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError, WaiterError
 from pydantic import Field, StringConstraints
 
 from reconciler.errors import PermanentError, TemporaryError
-from reconciler.kinds.base import Context, Reading, batches, compare, concurrently, same
+from reconciler.kinds.base import Context, NeverPruned, batches, compare, concurrently, same
 from reconciler.model import PATTERN_HINTS, Manifest, Metadata, Strict
 from reconciler.plan import OWNER_TAG, Action, Change, Diff, Observed
 
@@ -81,7 +81,7 @@ _RETRYABLE = frozenset({"InvalidDBClusterStateFault", "Throttling", "ThrottlingE
 
 
 @dataclass(frozen=True)
-class AuroraServerlessClusterEngine:
+class AuroraServerlessClusterEngine(NeverPruned):
     """Reads clusters with one filtered `DescribeDBClusters` per 100 names (the batches in
     parallel) and changes them with one `ModifyDBCluster` each; never creates or deletes a cluster.
 
@@ -112,15 +112,6 @@ class AuroraServerlessClusterEngine:
             for name in names.get(cluster["DBClusterIdentifier"].lower(), []):
                 found[name] = Observed(name, _fields(cluster), _tags(cluster))
         return found
-
-    def read(
-        self, aws: Clients, manifests: Sequence[Manifest], context: Context, *, owned: bool
-    ) -> Reading:
-        return (self.observe(aws, manifests, context) if manifests else {}), {}
-
-    def owned(self, aws: Clients, context: Context) -> dict[str, Observed]:
-        """Clusters are never pruned, so the reconciler never needs to list what it owns."""
-        return {}
 
     def desired(self, manifest: Manifest) -> dict[str, Any]:
         """Exactly the fields the manifest sets."""

@@ -87,6 +87,45 @@ class KindEngine(Protocol):
         ...
 
 
+class NeverPruned:
+    """`read` and `owned` for kinds the reconciler never deletes (functions, clusters): a read is
+    the declared resources alone, and nothing is ever listed as owned. Subclasses `observe`."""
+
+    def observe(
+        self, aws: Clients, manifests: Sequence[Manifest], context: Context
+    ) -> dict[str, Observed]:
+        raise NotImplementedError
+
+    def read(
+        self, aws: Clients, manifests: Sequence[Manifest], context: Context, *, owned: bool
+    ) -> Reading:
+        return (self.observe(aws, manifests, context) if manifests else {}), {}
+
+    def owned(self, aws: Clients, context: Context) -> dict[str, Observed]:
+        """Never pruned, so nothing is listed and nothing is read."""
+        return {}
+
+
+class Pruned:
+    """`observe` and `owned` for prunable kinds (alarms, budgets), as the two halves of one
+    `read`, which subclasses define so that a prune run shares its reads."""
+
+    def read(
+        self, aws: Clients, manifests: Sequence[Manifest], context: Context, *, owned: bool
+    ) -> Reading:
+        raise NotImplementedError
+
+    def observe(
+        self, aws: Clients, manifests: Sequence[Manifest], context: Context
+    ) -> dict[str, Observed]:
+        """The declared resources that exist."""
+        return self.read(aws, manifests, context, owned=False)[0]
+
+    def owned(self, aws: Clients, context: Context) -> dict[str, Observed]:
+        """Every resource tagged for `context.environment` (that still exists)."""
+        return self.read(aws, [], context, owned=True)[1]
+
+
 def same(desired: Any, actual: Any) -> bool:
     """Equality as a person means it: 1 == 1.0 == Decimal('1.0'), but True is not 1."""
     if isinstance(desired, bool) or isinstance(actual, bool):

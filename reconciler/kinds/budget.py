@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import Field, StringConstraints
 
 from reconciler.errors import PermanentError, TemporaryError
-from reconciler.kinds.base import Context, Reading, compare
+from reconciler.kinds.base import Context, Pruned, Reading, compare
 from reconciler.model import PATTERN_HINTS, Manifest, Metadata, Strict
 from reconciler.plan import OWNER_TAG, Action, Change, Diff, Observed
 
@@ -420,7 +420,7 @@ def _read_one(
 
 
 @dataclass(frozen=True)
-class BudgetEngine:
+class BudgetEngine(Pruned):
     """Budgets, managed whole: limit, time unit, type, and notifications with subscribers as sets.
 
     `observe` reads N declared budgets (k notifications each, ≤ 1000 budgets in the account) in
@@ -445,16 +445,6 @@ class BudgetEngine:
 
     #: Calls in flight at once; the pacer, not this, holds them to the Budgets quota.
     workers: int = 16
-
-    def observe(
-        self, aws: Clients, manifests: Sequence[Manifest], context: Context
-    ) -> dict[str, Observed]:
-        """The declared budgets that exist, with notifications, subscribers and tags."""
-        return self.read(aws, manifests, context, owned=False)[0]
-
-    def owned(self, aws: Clients, context: Context) -> dict[str, Observed]:
-        """Budgets tagged for this environment; `fields` hold limit, time unit and type only."""
-        return self.read(aws, [], context, owned=True)[1]
 
     def read(
         self, aws: Clients, manifests: Sequence[Manifest], context: Context, *, owned: bool

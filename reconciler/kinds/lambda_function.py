@@ -21,7 +21,7 @@ from reconciler.errors import PermanentError, TemporaryError
 from reconciler.kinds.base import (
     TAG_BATCH,
     Context,
-    Reading,
+    NeverPruned,
     batches,
     compare,
     concurrently,
@@ -228,7 +228,7 @@ class _Alias:
 
 
 @dataclass(frozen=True)
-class LambdaFunctionEngine:
+class LambdaFunctionEngine(NeverPruned):
     """Observes, compares and updates existing Lambda functions; never creates or deletes one.
 
     Apply waits for every asynchronous step (function updates, provisioned concurrency) within
@@ -271,15 +271,6 @@ class LambdaFunctionEngine:
                 found.update(seen)
                 found.update(self._get_all(aws, unresolved, specs))
         return {name: found[name] for name in specs if name in found}
-
-    def read(
-        self, aws: Clients, manifests: Sequence[Manifest], context: Context, *, owned: bool
-    ) -> Reading:
-        return (self.observe(aws, manifests, context) if manifests else {}), {}
-
-    def owned(self, aws: Clients, context: Context) -> dict[str, Observed]:
-        """Functions are never pruned, so none is reported (and nothing is read)."""
-        return {}
 
     def desired(self, manifest: Manifest) -> dict[str, Any]:
         """Exactly the fields the manifest sets (`reservedConcurrency: null` included)."""

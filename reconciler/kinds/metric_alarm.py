@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 from pydantic import ConfigDict, Field, StringConstraints, field_validator
 
 from reconciler.errors import PermanentError, TemporaryError
-from reconciler.kinds.base import Context, Reading, batches, concurrently, same, tags_by_arn
+from reconciler.kinds.base import Context, Pruned, Reading, batches, concurrently, same, tags_by_arn
 from reconciler.model import PATTERN_HINTS, Arn, Manifest, Metadata, Strict, tidy_schema
 from reconciler.plan import OWNER_TAG, Action, Change, Diff, Observed
 
@@ -142,7 +142,7 @@ _RETRYABLE = frozenset({"Throttling", "ThrottlingException", "ConcurrentModifica
 
 
 @dataclass(frozen=True)
-class MetricAlarmEngine:
+class MetricAlarmEngine(Pruned):
     """Reads alarms with one `DescribeAlarms` per 100 names and their tags with the tagging API,
     100 ARNs a call, all in parallel; with prune, one pass of the tagging API over the alarms
     tagged for the environment serves both the ownership of the declared alarms and the list of
@@ -161,20 +161,6 @@ class MetricAlarmEngine:
 
     #: Calls in flight at once; the pacer, not this, holds them to the quotas.
     workers: int = 8
-
-    def observe(
-        self, aws: Clients, manifests: Sequence[Manifest], context: Context
-    ) -> dict[str, Observed]:
-        """The declared alarms that exist, with their tags."""
-        return self.read(aws, manifests, context, owned=False)[0]
-
-    def owned(self, aws: Clients, context: Context) -> dict[str, Observed]:
-        """Every alarm tagged `reconciler:environment=<environment>` that still exists.
-
-        The tagging API can lag behind deletions, so the names it lists are confirmed (and their
-        fields read) with `DescribeAlarms`, one call per 100.
-        """
-        return self.read(aws, [], context, owned=True)[1]
 
     def read(
         self, aws: Clients, manifests: Sequence[Manifest], context: Context, *, owned: bool
