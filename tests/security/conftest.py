@@ -14,4 +14,3 @@ TESTS = Path(__file__).resolve().parents[1]
 for folder in (TESTS / "e2e", TESTS / "functional"):
     if str(folder) not in sys.path:
         sys.path.append(str(folder))
-
