@@ -39,6 +39,7 @@ MAX_NODES = 10_000
 
 _NOT_UTF8 = "the file is not UTF-8 text"
 _TOO_LARGE = f"the file is larger than {MAX_FILE_BYTES // 1024} KiB"
+_TOO_DEEP = f"nesting is deeper than {MAX_DEPTH} levels; the rest of the file is not read"
 
 Path = tuple[str | int, ...]
 Mark = tuple[int, int]
@@ -278,11 +279,7 @@ class _Composer:
         if event.tag is not None and event.tag not in _ALLOWED_TAGS:
             self._refuse_tag(event, mark, frame)
         if len(stack) >= MAX_DEPTH:
-            raise _Refused(
-                mark,
-                f"nesting is deeper than {MAX_DEPTH} levels; the rest of the file is not read",
-                ends_file=True,
-            )
+            raise _Refused(mark, _TOO_DEEP, ends_file=True)
         state.count(1, mark)
         path = _child_path(frame)
         items: Any = {} if is_map else []
@@ -452,6 +449,10 @@ def _invalid_yaml(exc: yaml.MarkedYAMLError, file: str) -> ManifestError:
     problem, context = exc.problem_mark, exc.context_mark
     mark = problem or context
     line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    if exc.problem and "nesting depth" in exc.problem:
+        # libyaml has a depth limit of its own, met while it scans ahead of our check on events
+        # (PyYAML 6.0.4's stops at 1,000 levels): one wording, whichever limit is met first.
+        return ManifestError(file, line, column, "", _TOO_DEEP)
     text = f"invalid YAML: {exc.problem or exc.context or 'malformed YAML'}"
     began = (context.line + 1, context.column + 1) if context else None
     if exc.problem and exc.context and began is not None and began != (line, column):

