@@ -35,10 +35,10 @@ $(CHECKOV): $(UV) requirements/checkov.txt
 	touch $(CHECKOV)
 
 # Everything, as CI runs it (under 10 minutes on a 2-core machine).
-test: $(STAMP) lint typecheck unit
+test: $(STAMP) lint typecheck layers unit
 
 # The edit loop (under a minute): lint, types, layers and the tests not marked slow.
-check: $(STAMP) lint typecheck unit-fast
+check: $(STAMP) lint typecheck layers unit-fast
 
 lint: $(STAMP)
 	$(BIN)/ruff check reconciler tests
@@ -46,6 +46,10 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+
+# The import-linter contracts in pyproject.toml.
+layers: $(STAMP)
+	$(BIN)/lint-imports
 
 unit: $(STAMP) $(CHECKOV)
 	UV=$(CURDIR)/$(UV) CHECKOV=$(CURDIR)/$(CHECKOV) $(BIN)/pytest
