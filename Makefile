@@ -10,7 +10,8 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 TOOLS   := .venv-uv
-UV      := $(TOOLS)/bin/uv
+# Another uv may be given (`make UV=/path/to/uv`): the fresh-clone test passes its own.
+UV      ?= $(TOOLS)/bin/uv
 CHECKOV := .venv-checkov/bin/checkov
 # Use the machine's Python (3.11+); never download one.
 export UV_PYTHON_DOWNLOADS := never
@@ -20,10 +21,10 @@ LAMBDA_PLATFORM := --python-platform aarch64-manylinux2014 --python-version 3.12
 
 install: $(STAMP)
 
-$(UV): requirements/uv.txt
+$(TOOLS)/bin/uv: requirements/uv.txt
 	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/python -m pip install --quiet --require-hashes --no-deps -r requirements/uv.txt
-	touch $(UV)
+	touch $@
 
 $(STAMP): $(UV) pyproject.toml uv.lock
 	$(UV) sync --quiet --locked --extra dev --python $(PYTHON)
@@ -37,7 +38,7 @@ $(CHECKOV): $(UV) requirements/checkov.txt
 # Everything, as CI runs it (under 10 minutes on a 2-core machine).
 test: $(STAMP) lint typecheck layers unit
 
-# The edit loop (under a minute): lint, types, layers and the tests not marked slow.
+# The edit loop (under a minute): lint, types, layers and the unit tests not marked slow.
 check: $(STAMP) lint typecheck layers unit-fast
 
 lint: $(STAMP)
@@ -52,10 +53,10 @@ layers: $(STAMP)
 	$(BIN)/lint-imports
 
 unit: $(STAMP) $(CHECKOV)
-	UV=$(CURDIR)/$(UV) CHECKOV=$(CURDIR)/$(CHECKOV) $(BIN)/pytest
+	UV=$(abspath $(UV)) CHECKOV=$(CURDIR)/$(CHECKOV) $(BIN)/pytest
 
 unit-fast: $(STAMP)
-	UV=$(CURDIR)/$(UV) $(BIN)/pytest -m "not slow"
+	UV=$(abspath $(UV)) $(BIN)/pytest tests/unit -m "not slow"
 
 demo: $(STAMP)
 	$(BIN)/reconciler demo

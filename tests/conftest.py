@@ -20,3 +20,16 @@ def credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         monkeypatch.setenv(name, value)
     for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
         monkeypatch.delenv(name, raising=False)
+
+
+#: Whole folders that run for seconds each: the state machine, fault injection, the security
+#: workloads and the fresh clone. `make check` (the edit loop) skips them; `make test` runs all.
+SLOW_FOLDERS = frozenset({"e2e", "reliability", "security", "install"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    tests = Path(__file__).parent
+    for item in items:
+        parts = item.path.relative_to(tests).parts
+        if parts and parts[0] in SLOW_FOLDERS:
+            item.add_marker(pytest.mark.slow)

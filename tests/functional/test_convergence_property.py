@@ -94,6 +94,7 @@ def _drift(session: Any, drift: dict[str, Any]) -> None:
         lam.untag_resource(Resource=arn, TagKeys=["reconciler:environment"])
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("credentials")
 @settings(
     max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

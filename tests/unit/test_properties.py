@@ -139,6 +139,7 @@ MANIFEST = Strict(manifest_schema(), format_checker=Draft202012Validator.FORMAT_
 # -- (a) every document the schema allows loads ------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", sorted(KINDS))
 def test_documents_the_schema_allows_load(kind: str) -> None:
     @settings(PROFILE, max_examples=60, suppress_health_check=[HealthCheck.too_slow])
@@ -157,6 +158,7 @@ def test_documents_the_schema_allows_load(kind: str) -> None:
     generated()
 
 
+@pytest.mark.slow
 def test_schema_generation_is_not_vacuous() -> None:
     """Guard for the test above: generated documents do use the optional fields."""
     seen: set[str] = set()
@@ -329,6 +331,7 @@ def _only_errors(documents: list[Any], errors: list[ManifestError]) -> None:
         assert "\n" not in printable(str(error))
 
 
+@pytest.mark.slow
 @settings(PROFILE, max_examples=400, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated())
 def test_mutated_documents_only_ever_get_errors(document: Any) -> None:
@@ -403,6 +406,7 @@ def _is_cron(text: str) -> bool:
     return len(text.split()) == 5
 
 
+@pytest.mark.slow
 @settings(PROFILE, max_examples=400, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated(finite=True))
 def test_schema_and_model_agree(document: Any) -> None:
