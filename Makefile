@@ -9,6 +9,7 @@ PYTHON  ?= python3
 VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
+DEMO    := $(VENV)/.installed-demo
 TOOLS   := .venv-uv
 # Another uv may be given (`make UV=/path/to/uv`): the fresh-clone test passes its own.
 UV      ?= $(TOOLS)/bin/uv
@@ -29,6 +30,12 @@ $(TOOLS)/bin/uv: requirements/uv.txt
 $(STAMP): $(UV) pyproject.toml uv.lock
 	$(UV) sync --quiet --locked --extra dev --python $(PYTHON)
 	touch $(STAMP)
+
+# The demo needs only the package and the emulator (the `demo` extra). `--inexact` keeps the dev
+# tools when `make test` installed them first; `make test` then adds them back exactly.
+$(DEMO): $(UV) pyproject.toml uv.lock
+	$(UV) sync --quiet --locked --inexact --extra demo --python $(PYTHON)
+	touch $(DEMO)
 
 $(CHECKOV): $(UV) requirements/checkov.txt
 	$(UV) venv --quiet --allow-existing --python $(PYTHON) .venv-checkov
@@ -58,7 +65,7 @@ unit: $(STAMP) $(CHECKOV)
 unit-fast: $(STAMP)
 	UV=$(abspath $(UV)) $(BIN)/pytest tests/unit -m "not slow"
 
-demo: $(STAMP)
+demo: $(DEMO)
 	$(BIN)/reconciler demo
 
 bench: $(STAMP)

@@ -4,7 +4,8 @@ Developers' machines keep old packages and hide a missing install step; CI runs 
 and this test repeats that on every `make test`: it clones the committed tree into a new folder,
 installs a new venv with uv offline (so nothing can be resolved anew: every package must be named,
 versioned and hashed in uv.lock, and come from uv's cache, which the outer install filled), runs
-`make demo` and `make check` there, and checks the venv holds exactly the locked versions.
+`make demo` there first (it installs only the `demo` extra), then `make install` and `make check`,
+and checks the venv holds exactly the locked versions.
 
 It tests what is committed (`git clone` of HEAD), not the work tree.
 """
@@ -49,6 +50,14 @@ def clone(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str
     return target, env
 
 
+def test_the_demo_converges_on_a_fresh_clone(clone: tuple[Path, dict[str, str]]) -> None:
+    target, env = clone
+
+    out = run(["make", "demo"], target, env)
+
+    assert "The stack converged in one apply." in out, out[-2000:]
+
+
 def test_a_fresh_clone_installs_exactly_the_lock(clone: tuple[Path, dict[str, str]]) -> None:
     target, env = clone
 
@@ -73,14 +82,6 @@ def test_a_fresh_clone_installs_exactly_the_lock(clone: tuple[Path, dict[str, st
         name: version for name, version in installed.items() if version not in locked.get(name, ())
     }
     assert not unlocked, f"the fresh venv holds versions uv.lock does not name: {unlocked}"
-
-
-def test_the_demo_converges_on_a_fresh_clone(clone: tuple[Path, dict[str, str]]) -> None:
-    target, env = clone
-
-    out = run(["make", "demo"], target, env)
-
-    assert "The stack converged in one apply." in out, out[-2000:]
 
 
 def test_the_edit_loop_passes_on_a_fresh_clone(clone: tuple[Path, dict[str, str]]) -> None:
