@@ -23,6 +23,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, NamedTuple, get_args
 
 from reconciler.errors import ManifestError, PermanentError, TemporaryError
+from reconciler.outcome import COMPLETED, ChangeResult
 from reconciler.plan import Action, Change, Plan, Summary
 from reconciler.triggers import Trigger
 
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_events.type_defs import PutEventsRequestEntryTypeDef
 
-    from reconciler.pipeline import ChangeResult
 
 SOURCE = "reconciler"
 
@@ -52,9 +52,7 @@ SCHEMA_FILES = {kind: f"{kind.value.lower().replace(' ', '-')}.schema.json" for 
 #: The statuses a `Reconcile Completed` event can carry: the contract's four, plus `failed` (a
 #: change failed; the run still finished), `suspended` and `locked`. `invalid` runs send
 #: `Manifests Invalid` instead, and runs that could not finish send `Reconcile Failed`.
-COMPLETED_STATUSES = frozenset(
-    {"in-sync", "corrected", "drifted", "blocked", "failed", "suspended", "locked"}
-)
+COMPLETED_STATUSES = frozenset(status.value for status in COMPLETED)
 TRIGGERS = frozenset(get_args(Trigger))
 
 MAX_VALUE_BYTES = 1024

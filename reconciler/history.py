@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, NonNegativeInt
 
 from reconciler.errors import PermanentError, TemporaryError
+from reconciler.outcome import Status
 from reconciler.plan import Summary
 from reconciler.triggers import Trigger
 
@@ -61,9 +62,9 @@ TRANSIENT_ERRORS = frozenset(
     }
 )
 
-RunStatus = Literal[
-    "in-sync", "corrected", "drifted", "blocked", "invalid", "failed", "locked", "suspended"
-]
+#: A record's status as a `Literal` of `Status`'s values, for readers that want the type spelled
+#: out; derived, so the two can never disagree.
+RunStatus: object = Literal[tuple(status.value for status in Status)]
 
 
 class RunRecord(BaseModel):
@@ -80,7 +81,7 @@ class RunRecord(BaseModel):
     environment: str = Field(min_length=1)
     trigger: Trigger
     revision: str | None = None
-    status: RunStatus
+    status: Status
     started_at: AwareDatetime = Field(alias="startedAt")
     finished_at: AwareDatetime = Field(alias="finishedAt")
     duration_ms: NonNegativeInt = Field(alias="durationMs")

@@ -6,11 +6,9 @@ one per state. Each stage is here once.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import StrEnum
 from itertools import groupby
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +16,7 @@ from reconciler.errors import PermanentError, ReconcilerError, TemporaryError, t
 from reconciler.kinds import engines as all_engines
 from reconciler.kinds.base import Context, KindEngine, Progress, concurrently
 from reconciler.loader import EnvironmentManifests
+from reconciler.outcome import ChangeResult, Decision, Outcome, Status, status_of
 from reconciler.plan import Action, Change, Observed, Plan
 from reconciler.planner import Observation, build_plan
 
@@ -27,59 +26,6 @@ if TYPE_CHECKING:
 #: Changes applied at once within one kind (each to a different resource); the clients' pacer
 #: holds them to the write quotas.
 APPLY_WORKERS = 16
-
-
-class Status(StrEnum):
-    """How a run ended, as the contract spells it."""
-
-    IN_SYNC = "in-sync"
-    CORRECTED = "corrected"
-    DRIFTED = "drifted"
-    BLOCKED = "blocked"
-    INVALID = "invalid"
-    FAILED = "failed"
-    LOCKED = "locked"
-    SUSPENDED = "suspended"
-
-
-@dataclass(frozen=True)
-class ChangeResult:
-    """What became of one change that apply attempted."""
-
-    change: Change
-    succeeded: bool
-    error: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        """`{kind, name, action, diffs, result, error}`: how results travel and are recorded."""
-        change = self.change.model_dump(mode="json", exclude={"desired", "reason"})
-        return {
-            **change,
-            "result": "succeeded" if self.succeeded else "failed",
-            "error": self.error,
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> ChangeResult:
-        change = Change.model_validate(
-            {key: data[key] for key in ("kind", "name", "action", "diffs") if key in data}
-        )
-        return cls(change, data.get("result") == "succeeded", data.get("error"))
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """Everything a run found and did, for the CLI, the events and the run history."""
-
-    plan: Plan
-    status: Status
-    refusal: str | None = None
-    results: tuple[ChangeResult, ...] = ()
-    verified: Plan | None = None
-    applied: bool = False
-    #: Set when the changes were applied but could not be verified.
-    error: str | None = None
-    durations: Mapping[str, float] = field(default_factory=dict)
 
 
 def _quiet(_: str) -> None:
@@ -243,27 +189,6 @@ def _one_line(exc: Exception) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
-def status_of(plan: Plan, results: Sequence[ChangeResult], verified: Plan | None) -> Status:
-    """The contract's run status from what was planned, done and seen afterwards."""
-    if any(not result.succeeded for result in results):
-        return Status.FAILED
-    final = verified or plan
-    if final.in_sync:
-        return Status.CORRECTED if results else Status.IN_SYNC
-    if final.writes:
-        return Status.DRIFTED
-    return Status.BLOCKED
-
-
-class Decision(StrEnum):
-    """What a run does with its plan."""
-
-    IN_SYNC = "in-sync"
-    OBSERVE = "observe"
-    REFUSED = "refused"
-    APPLY = "apply"
-
-
 def decide(
     plan: Plan, manifests: EnvironmentManifests, *, mode: str, now: datetime
 ) -> tuple[Decision, str | None]:
@@ -332,4 +257,4 @@ def reconcile(
         aws, first, manifests, revision=revision, engines=engines, progress=progress
     )
     status = Status.FAILED if error else status_of(first, results, verified)
-    return Outcome(first, status, None, results, verified, applied=True, error=error)
+    return Outcome(first, status, None, results, verified, error=error)

@@ -39,7 +39,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     from reconciler import events
     from reconciler.errors import ManifestError, TemporaryError
-    from reconciler.pipeline import ChangeResult, Status, status_of
+    from reconciler.outcome import ChangeResult, Status, status_of
     from reconciler.plan import Plan
 
     settings = Settings.from_environ()

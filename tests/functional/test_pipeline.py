@@ -24,7 +24,8 @@ from reconciler.aws import Clients
 from reconciler.demo.stack import create_drifted_stack, write_manifests
 from reconciler.errors import PermanentError
 from reconciler.loader import EnvironmentManifests, load_environment
-from reconciler.pipeline import Status, apply, plan, reconcile
+from reconciler.outcome import Status
+from reconciler.pipeline import apply, plan, reconcile
 from reconciler.plan import Action, Change, Plan
 
 

@@ -13,7 +13,7 @@ from world import CleanApply, Sleeps
 
 from reconciler.demo.stack import ACCOUNT
 from reconciler.loader import EnvironmentManifests
-from reconciler.pipeline import Outcome, Status
+from reconciler.outcome import Outcome, Status
 
 ENGINE_SERVICES = ["lambda", "rds", "cloudwatch", "budgets", "resourcegroupstaggingapi", "sts"]
 #: One read of each service: its client on `Clients`, the method and its arguments.

@@ -16,7 +16,8 @@ from reconciler.kinds.lambda_function import LambdaFunction
 from reconciler.kinds.metric_alarm import MetricAlarm
 from reconciler.loader import EnvironmentManifests
 from reconciler.model import Manifest
-from reconciler.pipeline import Status, refusal, status_of
+from reconciler.outcome import Status, status_of
+from reconciler.pipeline import refusal
 from reconciler.plan import OWNER_TAG, Action, Change, Diff, Observed, Plan
 from reconciler.planner import Observation, build_plan
 
