@@ -62,9 +62,6 @@ MAX_ERROR_CHARS = 2000
 
 MAX_ENTRIES = 10  # PutEvents: at most 10 entries per call
 MAX_REQUEST_BYTES = 256 * 1024  # and at most 256 KB of entries per call
-RETRYABLE_CALL_ERRORS = frozenset(
-    {"ThrottlingException", "InternalException", "InternalFailure", "ServiceUnavailable"}
-)
 
 
 class Event(NamedTuple):
@@ -281,7 +278,7 @@ def send(
     last attempt, and PermanentError when the call itself is refused (no such bus, no permission)
     or an event is too large to send at all.
     """
-    from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
+    from reconciler import aws_errors
 
     entries: list[PutEventsRequestEntryTypeDef] = [
         {
@@ -310,20 +307,16 @@ def send(
         for batch in _position_batches(entries, pending):
             try:
                 answer = client.put_events(Entries=[entries[position] for position in batch])
-            except ClientError as exc:
-                code = exc.response.get("Error", {}).get("Code", "")
-                if code not in RETRYABLE_CALL_ERRORS:
+            except Exception as exc:
+                failure = aws_errors.failure(exc)
+                if failure is None:
+                    raise
+                if failure not in aws_errors.TRANSIENT:
                     raise PermanentError(
                         f"EventBridge refused events for bus {bus_name!r}: {_clip(str(exc))}"
                     ) from exc
                 still_failing.extend(batch)
-                last_error = code
-                continue
-            except ParamValidationError as exc:
-                raise PermanentError(f"events for bus {bus_name!r} are malformed: {exc}") from exc
-            except BotoCoreError as exc:  # connection trouble: worth another try
-                still_failing.extend(batch)
-                last_error = _clip(str(exc))
+                last_error = aws_errors.code(exc) or _clip(str(exc))
                 continue
             for position, outcome in zip(batch, answer["Entries"], strict=True):
                 if "ErrorCode" in outcome:

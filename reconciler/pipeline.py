@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 from itertools import groupby
 from typing import TYPE_CHECKING, Any
 
-from reconciler.errors import PermanentError, ReconcilerError, TemporaryError, transient
+from reconciler import aws_errors
+from reconciler.errors import PermanentError, ReconcilerError, TemporaryError
 from reconciler.kinds import engines as all_engines
 from reconciler.kinds.base import Context, KindEngine, Progress, concurrently
 from reconciler.loader import EnvironmentManifests
@@ -50,20 +51,15 @@ def clients_for(manifests: EnvironmentManifests) -> Clients:
     return Clients(spec.region, role_arn=spec.assume_role_arn)
 
 
-def _aws_errors() -> tuple[type[Exception], ...]:
-    """Botocore's errors, imported when a stage first talks to AWS (this module loads without)."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    return (ClientError, BotoCoreError)
-
-
 def check_account(aws: Clients, manifests: EnvironmentManifests) -> None:
     """Stop before reading or changing anything when the credentials are for another account."""
     expected = manifests.environment.spec.account
     try:
         actual = aws.sts.get_caller_identity()["Account"]
-    except _aws_errors() as exc:
-        kind = TemporaryError if transient(exc) else PermanentError
+    except Exception as exc:
+        if not aws_errors.is_aws_error(exc):
+            raise
+        kind = TemporaryError if aws_errors.transient(exc) else PermanentError
         raise kind(f"cannot tell which AWS account the credentials are for: {exc}") from exc
     if actual != expected:
         raise PermanentError(
@@ -101,7 +97,7 @@ def observe(
         except Exception as exc:
             # Whatever layer raised it, a read that may pass by itself (throttling, 5xx, a
             # timeout) is a TemporaryError for the caller: the CLI says so, Step Functions retries.
-            if transient(exc):
+            if aws_errors.transient(exc):
                 raise TemporaryError(f"reading {kind} from AWS failed for now: {exc}") from exc
             raise
 
@@ -160,7 +156,6 @@ def apply(
     """
     engines = engines or all_engines()
     kind_rank = {kind: rank for rank, kind in enumerate(engines)}
-    aws_errors: tuple[type[Exception], ...] = (*_aws_errors(), ReconcilerError)
 
     def order(change: Change) -> tuple[int, int]:
         rank = kind_rank.get(change.kind, len(kind_rank))
@@ -170,9 +165,9 @@ def apply(
     def attempt(change: Change) -> ChangeResult:
         try:
             engines[change.kind].apply(aws, change, context)
-        except aws_errors as exc:
-            return ChangeResult(change, False, _one_line(exc))
-        except Exception as exc:  # a bug must not lose the record of the changes made
+        except Exception as exc:  # a bug too must not lose the record of the changes made
+            if isinstance(exc, ReconcilerError) or aws_errors.is_aws_error(exc):
+                return ChangeResult(change, False, _one_line(exc))
             return ChangeResult(change, False, f"{type(exc).__name__}: {_one_line(exc)}")
         return ChangeResult(change, True)
 

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any, Literal
 from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ConfigDict, Field
 
-from reconciler.errors import transient
 from reconciler.triggers import Trigger
 
 if TYPE_CHECKING:
@@ -166,6 +165,8 @@ def retried_when_transient(handler: Handler) -> Handler:
         except TemporaryError:
             raise
         except Exception as exc:
+            from reconciler.aws_errors import transient
+
             if not transient(exc):
                 raise
             raise TemporaryError(" ".join(str(exc).split()) or type(exc).__name__) from exc

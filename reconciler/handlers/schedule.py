@@ -29,18 +29,6 @@ if TYPE_CHECKING:
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "reconciler"))
 
-#: StartExecution errors worth retrying: the state machine is busy or AWS is.
-_TEMPORARY = frozenset(
-    {
-        "ExecutionLimitExceeded",
-        "ThrottlingException",
-        "TooManyRequestsException",
-        "ServiceUnavailable",
-        "InternalServerError",
-        "InternalFailure",
-    }
-)
-
 
 class _Tick(BaseModel):
     """The part of a scheduled event read here: when it fired."""
@@ -105,7 +93,8 @@ def start_runs(
     """
     import json
 
-    from botocore.exceptions import BotoCoreError, ClientError
+    from reconciler import aws_errors
+    from reconciler.aws_errors import Failure
 
     started: list[dict[str, Any]] = []
     failures: list[tuple[str, bool]] = []
@@ -119,18 +108,18 @@ def start_runs(
                 input=json.dumps(request.input()),
             )
             entry |= {"executionArn": response["executionArn"], "alreadyStarted": False}
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            if code != "ExecutionAlreadyExists":
-                logger.error("could not start run", extra={**where, "error": code})
-                failures.append((f"{request.environment}: {code}", code in _TEMPORARY))
+        except Exception as exc:
+            failure = aws_errors.failure(exc)
+            if failure is None:
+                raise
+            if failure is not Failure.EXISTS:
+                error = aws_errors.code(exc) or type(exc).__name__
+                logger.error("could not start run", extra={**where, "error": error})
+                temporary = failure in aws_errors.TRANSIENT
+                failures.append((f"{request.environment}: {error}", temporary))
                 continue
             arn = _execution_arn(state_machine_arn, request.name)
             entry |= {"executionArn": arn, "alreadyStarted": True}
-        except BotoCoreError as exc:
-            logger.error("could not start run", extra={**where, "error": type(exc).__name__})
-            failures.append((f"{request.environment}: {type(exc).__name__}", True))
-            continue
         started.append(entry)
     if started:
         logger.info("runs started", extra={"runs": started})
