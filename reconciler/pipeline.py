@@ -13,9 +13,10 @@ from itertools import groupby
 from typing import TYPE_CHECKING, Any
 
 from reconciler import aws_errors
+from reconciler.context import Context
 from reconciler.errors import PermanentError, ReconcilerError, TemporaryError
 from reconciler.kinds import engines as all_engines
-from reconciler.kinds.base import Context, KindEngine, Progress, concurrently
+from reconciler.kinds.base import KindEngine, Progress, concurrently
 from reconciler.loader import EnvironmentManifests
 from reconciler.outcome import ChangeResult, Decision, Outcome, Status, status_of
 from reconciler.plan import Action, Change, Observed, Plan
@@ -31,16 +32,6 @@ APPLY_WORKERS = 16
 
 def _quiet(_: str) -> None:
     return None
-
-
-def context_for(manifests: EnvironmentManifests) -> Context:
-    spec = manifests.environment.spec
-    partition = "aws"
-    if spec.region.startswith("cn-"):
-        partition = "aws-cn"
-    elif spec.region.startswith("us-gov-"):
-        partition = "aws-us-gov"
-    return Context(manifests.name, spec.account, spec.region, partition)
 
 
 def clients_for(manifests: EnvironmentManifests) -> Clients:
@@ -77,7 +68,7 @@ def observe(
     """Read every declared resource (and, with prune on, every owned one): the kinds in parallel,
     and each kind's resources in parallel within it, every call paced to its AWS quota."""
     engines = engines or all_engines()
-    context = context_for(manifests)
+    context = Context.of(manifests)
     prune = manifests.environment.spec.prune
     declared: dict[str, list[Any]] = {}
     for manifest in manifests.resources:
@@ -210,7 +201,7 @@ def apply_and_verify(
     """Apply the plan, then plan again to verify. The results always come back: when verifying
     fails, the verified plan is None and the error says why (the writes are done whatever)."""
     engines = engines or all_engines()
-    results = apply(aws, planned, context_for(manifests), engines, progress)
+    results = apply(aws, planned, Context.of(manifests), engines, progress)
     progress("verifying")
     try:
         verified = plan(aws, manifests, revision=revision, engines=engines)

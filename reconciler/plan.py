@@ -4,7 +4,8 @@ A `Plan` round-trips the contract's plan JSON exactly (plus one addition, `desir
 that write, which is what apply sends), so Step Functions can carry it between states and apply
 can run from it alone: apply branches only on `action`; `reason` is for people.
 
-Nothing here talks to AWS; `build_plan` is a pure function of the manifests and what was observed.
+Nothing here talks to AWS. The step that makes a plan is `reconciler.planner.build_plan`, a pure
+function of the manifests and what was observed; the pipeline's `observe_and_plan` feeds it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,20 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
-OWNER_TAG = "reconciler:environment"
+from reconciler.ownership import OWNER_TAG, owner
+
+__all__ = [
+    "OWNER_TAG",
+    "WRITES",
+    "Action",
+    "Change",
+    "Diff",
+    "Observed",
+    "Plan",
+    "Summary",
+    "owner_of",
+    "summary_line",
+]
 
 
 class Action(StrEnum):
@@ -122,7 +136,8 @@ class Observed:
 
 
 def owner_of(observed: Observed) -> str | None:
-    return observed.tags.get(OWNER_TAG)
+    """The environment that owns the observed resource (its ownership tag), if any."""
+    return owner(observed.tags)
 
 
 def summary_line(plan: Plan) -> str:

@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from botocore.exceptions import ClientError, WaiterError
 from pydantic import Field, StringConstraints
 
+from reconciler.context import Context
 from reconciler.errors import PermanentError, TemporaryError
-from reconciler.kinds.base import Context, NeverPruned, batches, compare, concurrently, same
+from reconciler.kinds.base import NeverPruned, batches, concurrently
+from reconciler.kinds.compare import compare, same
 from reconciler.model import PATTERN_HINTS, Manifest, Metadata, Strict
 from reconciler.plan import OWNER_TAG, Action, Change, Diff, Observed
 

@@ -9,27 +9,16 @@ many threads as help (`concurrently`) without being throttled.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from dataclasses import dataclass
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from reconciler.context import Context
 from reconciler.model import Manifest
 from reconciler.plan import Change, Diff, Observed
 
 if TYPE_CHECKING:
     from reconciler.aws import Clients
-
-
-@dataclass(frozen=True)
-class Context:
-    """Where a run acts: the environment's name, account, region and partition."""
-
-    environment: str
-    account: str
-    region: str
-    partition: str = "aws"
 
 
 T = TypeVar("T")
@@ -124,29 +113,6 @@ class Pruned:
     def owned(self, aws: Clients, context: Context) -> dict[str, Observed]:
         """Every resource tagged for `context.environment` (that still exists)."""
         return self.read(aws, [], context, owned=True)[1]
-
-
-def same(desired: Any, actual: Any) -> bool:
-    """Equality as a person means it: 1 == 1.0 == Decimal('1.0'), but True is not 1."""
-    if isinstance(desired, bool) or isinstance(actual, bool):
-        return desired is actual or (desired == actual and type(desired) is type(actual))
-    numbers = (int, float, Decimal)
-    if isinstance(desired, numbers) and isinstance(actual, numbers):
-        return Decimal(str(desired)) == Decimal(str(actual))
-    if isinstance(desired, Mapping) and isinstance(actual, Mapping):
-        return desired.keys() == actual.keys() and all(same(desired[k], actual[k]) for k in desired)
-    if isinstance(desired, (list, tuple)) and isinstance(actual, (list, tuple)):
-        return len(desired) == len(actual) and all(map(same, desired, actual))
-    return bool(desired == actual)
-
-
-def compare(desired: Mapping[str, Any], actual: Mapping[str, Any], prefix: str = "") -> list[Diff]:
-    """A `Diff` for each key of `desired` whose value differs from `actual` (missing = None)."""
-    return [
-        Diff(field=f"{prefix}{key}", desired=value, actual=actual.get(key))
-        for key, value in desired.items()
-        if not same(value, actual.get(key))
-    ]
 
 
 def concurrently(work: Callable[[T], R], items: Iterable[T], workers: int) -> list[R]:

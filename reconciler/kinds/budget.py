@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints
 
+from reconciler.context import Context
 from reconciler.errors import PermanentError, TemporaryError
-from reconciler.kinds.base import Context, Pruned, Reading, compare
+from reconciler.kinds.base import Pruned, Reading
+from reconciler.kinds.compare import compare
 from reconciler.model import PATTERN_HINTS, Manifest, Metadata, Strict
 from reconciler.plan import OWNER_TAG, Action, Change, Diff, Observed
 

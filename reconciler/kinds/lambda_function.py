@@ -17,17 +17,10 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints
 
+from reconciler.context import Context
 from reconciler.errors import PermanentError, TemporaryError
-from reconciler.kinds.base import (
-    TAG_BATCH,
-    Context,
-    NeverPruned,
-    batches,
-    compare,
-    concurrently,
-    same,
-    tags_by_arn,
-)
+from reconciler.kinds.base import TAG_BATCH, NeverPruned, batches, concurrently, tags_by_arn
+from reconciler.kinds.compare import compare, same
 from reconciler.model import PATTERN_HINTS, ImageUri, Manifest, Metadata, Strict
 from reconciler.plan import OWNER_TAG, Action, Change, Diff, Observed
 

@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from botocore.exceptions import ClientError
 from pydantic import ConfigDict, Field, StringConstraints, field_validator
 
+from reconciler.context import Context
 from reconciler.errors import PermanentError, TemporaryError
-from reconciler.kinds.base import Context, Pruned, Reading, batches, concurrently, same, tags_by_arn
+from reconciler.kinds.base import Pruned, Reading, batches, concurrently, tags_by_arn
+from reconciler.kinds.compare import same
 from reconciler.model import PATTERN_HINTS, Arn, Manifest, Metadata, Strict, tidy_schema
 from reconciler.plan import OWNER_TAG, Action, Change, Diff, Observed
 

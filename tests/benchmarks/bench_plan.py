@@ -30,6 +30,7 @@ from typing import Any
 
 from reconciler import pipeline
 from reconciler.aws import Clients
+from reconciler.context import Context
 from reconciler.plan import Action, Plan
 from tests.benchmarks import fleet as fleets
 from tests.benchmarks import ideal
@@ -189,7 +190,7 @@ def _apply_rows(sim: Simulator) -> list[dict[str, Any]]:
         reference = _reference(sim, lambda: ideal.write(sim, fleet))
         fleets.apply_drift(fleet)  # the ideal writer fixed it: drift it again for the engine
         planned = _engine(sim, lambda aws: pipeline.plan(aws, fleet.manifests))
-        context = pipeline.context_for(fleet.manifests)
+        context = Context.of(fleet.manifests)
         plan = planned.result
         applied = _engine(sim, lambda aws: pipeline.apply(aws, plan, context))
         verified = _engine(sim, lambda aws: pipeline.plan(aws, fleet.manifests))

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 
 from reconciler.aws import Clients
+from reconciler.context import Context
 from reconciler.errors import PermanentError
 from reconciler.kinds.aurora_cluster import ENGINE, AuroraServerlessCluster
-from reconciler.kinds.base import Context
 from reconciler.kinds.environment import Environment
 from reconciler.loader import EnvironmentManifests
 from reconciler.plan import OWNER_TAG, Action, Diff, Plan

@@ -8,8 +8,8 @@ import pytest
 from botocore.stub import Stubber
 
 from reconciler.aws import Clients
+from reconciler.context import Context
 from reconciler.errors import PermanentError, TemporaryError
-from reconciler.kinds.base import Context
 from reconciler.kinds.budget import ENGINE, Budget, BudgetEngine
 from reconciler.kinds.environment import Environment
 from reconciler.loader import EnvironmentManifests

@@ -11,9 +11,9 @@ import pytest
 from botocore.stub import Stubber
 
 from reconciler.aws import Clients
+from reconciler.context import Context
 from reconciler.emulator.lambda_provisioned import fail_provisioning
 from reconciler.errors import PermanentError, TemporaryError
-from reconciler.kinds.base import Context
 from reconciler.kinds.environment import Environment
 from reconciler.kinds.lambda_function import ENGINE, LambdaFunction, LambdaFunctionEngine
 from reconciler.loader import EnvironmentManifests

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from reconciler.aws import Clients
+from reconciler.context import Context
 from reconciler.errors import PermanentError
-from reconciler.kinds.base import Context
 from reconciler.kinds.environment import Environment
 from reconciler.kinds.metric_alarm import ENGINE, MetricAlarm
 from reconciler.loader import EnvironmentManifests

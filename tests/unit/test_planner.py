@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from reconciler.kinds.base import Context, compare, same
+from reconciler.context import Context
+from reconciler.kinds.compare import compare, same
 from reconciler.kinds.environment import Environment
 from reconciler.kinds.lambda_function import LambdaFunction
 from reconciler.kinds.metric_alarm import MetricAlarm
