@@ -72,6 +72,11 @@ class Clients:
             region_name=self.region,
         )
 
+    def service(self, name: str) -> Any:
+        """The one client of service `name` (botocore's name: "lambda", "rds") these Clients hand
+        out, built on first use; how an engine gets the client its kind's description names."""
+        return self._shared(name)
+
     def client(self, service: str) -> Any:
         """A new client for `service`, paced like the others."""
         with self._lock:

@@ -23,7 +23,7 @@ from reconciler.errors import ManifestError, ManifestsInvalid
 from reconciler.explain import message, show
 from reconciler.kinds import KINDS
 from reconciler.kinds.environment import Environment
-from reconciler.kinds.lambda_function import LambdaFunction
+from reconciler.kinds.lambda_function.model import LambdaFunction
 from reconciler.model import IMAGE_DIGEST, Manifest
 from reconciler.yaml_source import SourceDocument, format_path, read_file
 

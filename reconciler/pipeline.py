@@ -16,7 +16,8 @@ from reconciler import aws_errors
 from reconciler.context import Context
 from reconciler.errors import PermanentError, ReconcilerError, TemporaryError
 from reconciler.kinds import engines as all_engines
-from reconciler.kinds.base import KindEngine, Progress, concurrently
+from reconciler.kinds.base import KindEngine, Progress
+from reconciler.kinds.reading import concurrently
 from reconciler.loader import EnvironmentManifests
 from reconciler.outcome import ChangeResult, Decision, Outcome, Status, status_of
 from reconciler.plan import Action, Change, Observed, Plan

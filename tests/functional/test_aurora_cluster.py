@@ -9,7 +9,8 @@ import pytest
 from reconciler.aws import Clients
 from reconciler.context import Context
 from reconciler.errors import PermanentError
-from reconciler.kinds.aurora_cluster import ENGINE, AuroraServerlessCluster
+from reconciler.kinds.aurora_cluster.engine import ENGINE
+from reconciler.kinds.aurora_cluster.model import AuroraServerlessCluster
 from reconciler.kinds.environment import Environment
 from reconciler.loader import EnvironmentManifests
 from reconciler.plan import OWNER_TAG, Action, Diff, Plan

@@ -10,7 +10,8 @@ from botocore.stub import Stubber
 from reconciler.aws import Clients
 from reconciler.context import Context
 from reconciler.errors import PermanentError, TemporaryError
-from reconciler.kinds.budget import ENGINE, Budget, BudgetEngine
+from reconciler.kinds.budget.engine import ENGINE, BudgetEngine
+from reconciler.kinds.budget.model import Budget
 from reconciler.kinds.environment import Environment
 from reconciler.loader import EnvironmentManifests
 from reconciler.plan import OWNER_TAG, Action, Change, Diff, Plan
@@ -498,7 +499,8 @@ def test_budgets_are_read_page_by_page(aws: Clients, context: Context) -> None:
 
 def test_throttling_is_a_temporary_error(aws: Clients, context: Context) -> None:
     with Stubber(aws.budgets) as stub:
-        stub.add_client_error("delete_budget", "ThrottlingException", "Rate exceeded")
+        # A delete first reads the budget's owner again: that is the call AWS throttles here.
+        stub.add_client_error("describe_budget", "ThrottlingException", "Rate exceeded")
         with pytest.raises(TemporaryError, match="ThrottlingException"):
             ENGINE.apply(aws, Change(kind="Budget", name="x", action=Action.DELETE), context)
 

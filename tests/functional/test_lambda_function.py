@@ -15,7 +15,8 @@ from reconciler.context import Context
 from reconciler.emulator.lambda_provisioned import fail_provisioning
 from reconciler.errors import PermanentError, TemporaryError
 from reconciler.kinds.environment import Environment
-from reconciler.kinds.lambda_function import ENGINE, LambdaFunction, LambdaFunctionEngine
+from reconciler.kinds.lambda_function.engine import ENGINE, LambdaFunctionEngine
+from reconciler.kinds.lambda_function.model import LambdaFunction
 from reconciler.loader import EnvironmentManifests
 from reconciler.plan import OWNER_TAG, Action, Change, Diff, Observed, Plan
 from reconciler.planner import Observation, build_plan

@@ -12,7 +12,8 @@ from reconciler.aws import Clients
 from reconciler.context import Context
 from reconciler.errors import PermanentError
 from reconciler.kinds.environment import Environment
-from reconciler.kinds.metric_alarm import ENGINE, MetricAlarm
+from reconciler.kinds.metric_alarm.engine import ENGINE
+from reconciler.kinds.metric_alarm.model import MetricAlarm
 from reconciler.loader import EnvironmentManifests
 from reconciler.plan import OWNER_TAG, Action, Diff, Plan
 from reconciler.planner import Observation, build_plan

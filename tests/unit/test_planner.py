@@ -13,8 +13,8 @@ import pytest
 from reconciler.context import Context
 from reconciler.kinds.compare import compare, same
 from reconciler.kinds.environment import Environment
-from reconciler.kinds.lambda_function import LambdaFunction
-from reconciler.kinds.metric_alarm import MetricAlarm
+from reconciler.kinds.lambda_function.model import LambdaFunction
+from reconciler.kinds.metric_alarm.model import MetricAlarm
 from reconciler.loader import EnvironmentManifests
 from reconciler.model import Manifest
 from reconciler.outcome import Status, status_of
