@@ -2,6 +2,11 @@
 
 The CLI and the demo call `reconcile`; the Step Functions handlers call the same stage functions
 one per state. Each stage is here once.
+
+What "plan" names: `reconciler.plan` is the plan as a value (`Plan`, `Change`); the pure step that
+makes one is `reconciler.planner.build_plan`; `observe_and_plan` here is the stage that reads AWS
+and then builds it, which `reconciler plan` and the state machine's `Plan` state
+(`reconciler.handlers.plan`) run.
 """
 
 from __future__ import annotations
@@ -80,18 +85,11 @@ def observe(
             progress(f"observing {len(declared[kind])} {kind}")
 
     def read(kind: str) -> tuple[str, dict[str, Observed], dict[str, Observed]]:
+        # A read that may pass by itself leaves an engine as TemporaryError (the base engine's
+        # boundary): the CLI says so, Step Functions retries.
         engine = engines[kind]
         owned = prune and engine.prunable
-        try:
-            return kind, *engine.read(aws, declared.get(kind, []), context, owned=owned)
-        except TemporaryError:
-            raise
-        except Exception as exc:
-            # Whatever layer raised it, a read that may pass by itself (throttling, 5xx, a
-            # timeout) is a TemporaryError for the caller: the CLI says so, Step Functions retries.
-            if aws_errors.transient(exc):
-                raise TemporaryError(f"reading {kind} from AWS failed for now: {exc}") from exc
-            raise
+        return kind, *engine.read(aws, declared.get(kind, []), context, owned=owned)
 
     with ThreadPoolExecutor(max_workers=max(1, len(kinds))) as pool:
         answers = list(pool.map(read, kinds))
@@ -101,7 +99,7 @@ def observe(
     )
 
 
-def plan(
+def observe_and_plan(
     aws: Clients,
     manifests: EnvironmentManifests,
     *,
@@ -205,7 +203,7 @@ def apply_and_verify(
     results = apply(aws, planned, Context.of(manifests), engines, progress)
     progress("verifying")
     try:
-        verified = plan(aws, manifests, revision=revision, engines=engines)
+        verified = observe_and_plan(aws, manifests, revision=revision, engines=engines)
     except Exception as exc:
         return results, None, f"applied, but verifying failed: {_one_line(exc)}"
     return results, verified, None
@@ -233,7 +231,7 @@ def reconcile(
     """
     engines = engines or all_engines()
     check_account(aws, manifests)
-    first = plan(aws, manifests, revision=revision, engines=engines, progress=progress)
+    first = observe_and_plan(aws, manifests, revision=revision, engines=engines, progress=progress)
     mode = "apply" if apply_changes else "observe"
     decision, refused = decide(first, manifests, mode=mode, now=now or datetime.now(UTC))
     if decision is not Decision.APPLY:

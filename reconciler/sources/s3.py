@@ -19,10 +19,9 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from reconciler import aws_errors
+from reconciler import aws, aws_errors
 from reconciler.aws import RETRY_CONFIG
 from reconciler.aws_errors import Failure
 from reconciler.errors import PermanentError, ReconcilerError, TemporaryError
@@ -31,6 +30,7 @@ from reconciler.sources.bundle import MAX_BUNDLE_BYTES, Bundle, extract
 from reconciler.sources.cache import cached_tree
 
 if TYPE_CHECKING:
+    import boto3
     from mypy_boto3_s3 import S3Client
 
 #: What a revision may look like: a commit sha, `sha256:<hex>`, a tag-like name; never a path.
@@ -92,8 +92,8 @@ class S3BundleSource:
 
     @cached_property
     def client(self) -> S3Client:
-        session = self._session or boto3.Session()
-        return session.client("s3", config=RETRY_CONFIG)
+        found: S3Client = aws.client("s3", session=self._session, config=RETRY_CONFIG)
+        return found
 
     def checkout(self, revision: str | None) -> Checkout:
         """The bundle of `revision` (None: the one `latest.json` names), extracted once."""

@@ -25,7 +25,8 @@ from reconciler.demo.stack import create_drifted_stack, write_manifests
 from reconciler.errors import PermanentError
 from reconciler.loader import EnvironmentManifests, load_environment
 from reconciler.outcome import Status
-from reconciler.pipeline import apply, plan, reconcile
+from reconciler.pipeline import apply, reconcile
+from reconciler.pipeline import observe_and_plan as plan
 from reconciler.plan import Action, Change, Plan
 
 
