@@ -3,9 +3,8 @@ manifests, and the plan one engine makes of them (observe, then `build_plan`), a
 Functions carries it (through the plan's JSON).
 
 A test for a new kind (`from tests.builders import …`) takes its manifest builder from
-`document_of(ItsModel)` and plans with
-`plan_with(ENGINE, …)`, so only what is particular to the kind (its AWS fixtures) is written in
-its own file.
+`document_of(ItsModel)` and plans with `plan_with(ENGINE, …)`, so only what is particular to the
+kind (its AWS fixtures) is written in its own file.
 """
 
 from __future__ import annotations
