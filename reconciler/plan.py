@@ -128,11 +128,17 @@ class Plan(_Value):
 
 @dataclass(frozen=True)
 class Observed:
-    """A resource as AWS has it, in manifest terms: field values normalised and its tags."""
+    """A resource as AWS has it, in manifest terms: field values normalised and its tags.
+
+    `refusal` says why the reconciler must leave it alone although it exists (a `SecureString`
+    parameter is never read or overwritten; an API name that two APIs share names neither): the
+    planner blocks it with that reason.
+    """
 
     name: str
     fields: Mapping[str, Any]
     tags: Mapping[str, str] = field(default_factory=dict)
+    refusal: str | None = None
 
 
 def owner_of(observed: Observed) -> str | None:

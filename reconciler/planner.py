@@ -1,10 +1,11 @@
 """Planning: the pure step from (manifests, what AWS has) to a `Plan`.
 
 For every declared resource: missing → `create` (or `blocked` for kinds the reconciler never
-creates); tagged for another environment → `blocked` (`reconciler.ownership`); otherwise the
-managed fields and the ownership tag are compared → `update` or `noop`. With prune on, every owned
-resource of a prunable kind that left the manifests → `delete`. Nothing here performs I/O, and
-nothing here knows how a kind reads or writes AWS: it sees each kind through `KindRules`.
+creates); tagged for another environment, or refused by its kind (`Observed.refusal`) →
+`blocked`; otherwise the managed fields and the ownership tag are compared → `update` or `noop`.
+With prune on, every owned resource of a prunable kind that left the manifests → `delete`.
+Nothing here performs I/O, and nothing here knows how a kind reads or writes AWS: it sees each
+kind through `KindRules`.
 """
 
 from __future__ import annotations
@@ -107,7 +108,7 @@ def _change(manifest: Manifest, observed: Observed | None, rules: KindRules, env
         return Change(
             kind=kind, name=name, action=Action.CREATE, diffs=tuple(diffs), desired=desired
         )
-    refused = ownership.refusal(observed.tags, env)
+    refused = ownership.refusal(observed.tags, env) or observed.refusal
     if refused is not None:
         return Change(kind=kind, name=name, action=Action.BLOCKED, reason=refused)
     diffs = rules.diff(manifest, observed)

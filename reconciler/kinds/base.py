@@ -17,8 +17,9 @@ kind (`reconciler/kinds/<kind>/engine.py`) writes the primitives:
 The policy, which no kind repeats:
 
 - **The owner is read again just before every write**, the plan may be minutes old. A resource
-  another environment owns by then is refused with the one sentence of `reconciler.ownership`;
-  prune deletes only a resource that carries this environment's tag at that moment.
+  another environment owns by then is refused with the one sentence of `reconciler.ownership`
+  (and one its kind refuses, `Current.refusal`, likewise); prune deletes only a resource that
+  carries this environment's tag at that moment.
 - **Apply branches on the change's action and its desired state only**, never on the plan's
   diffs: `update` compares the desired state with the fresh read, so a change applied twice writes
   nothing the second time, and a create whose resource exists by now (made since the plan, or a
@@ -85,11 +86,13 @@ class KindEngine(KindRules, Protocol):
 @dataclass(frozen=True)
 class Current(Generic[S]):
     """One resource as AWS has it just before a write: its tags, and whatever else the kind read
-    with them (`state`), which `update`, `tag` and `delete` get back."""
+    with them (`state`), which `update`, `tag` and `delete` get back. `refusal`, as in
+    `Observed`, says why it must be left alone although it exists."""
 
     name: str
     tags: Mapping[str, str]
     state: S
+    refusal: str | None = None
 
 
 @dataclass(frozen=True)
@@ -223,6 +226,8 @@ class Engine(Generic[S]):
         refused = ownership.refusal(current.tags, context.environment)
         if refused is not None:
             raise PermanentError(f"{ref} is {refused}")
+        if current.refusal is not None:
+            raise PermanentError(f"{ref}: {current.refusal}; not changed")
 
     def _delete(self, aws: Clients, current: Current[S] | None, context: Context) -> None:
         """Delete only what carries this environment's tag now; gone already is done."""
