@@ -14,7 +14,7 @@ from reconciler.kinds.budget import notifications as sets
 from reconciler.kinds.budget.model import Budget, BudgetSpec
 from reconciler.kinds.budget.notifications import Note
 from reconciler.kinds.compare import compare
-from reconciler.ownership import OWNER_TAG
+from reconciler.ownership import owner
 from reconciler.plan import Diff, Observed
 
 if TYPE_CHECKING:
@@ -94,7 +94,7 @@ class BudgetEngine(Engine[State]):
             mine = {
                 name: Observed(name, sets.core(budgets[name]), tagged.result())
                 for name, tagged in tags.items()
-                if owned and tagged.result().get(OWNER_TAG) == context.environment
+                if owned and owner(tagged.result()) == context.environment
             }
         return found, mine
 
