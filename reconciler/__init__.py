@@ -13,7 +13,8 @@ if TYPE_CHECKING:
     from reconciler.aws import Clients
     from reconciler.errors import ManifestError, ManifestsInvalid, PermanentError, TemporaryError
     from reconciler.loader import EnvironmentManifests, load_environment, validate
-    from reconciler.pipeline import Outcome, Status, reconcile
+    from reconciler.outcome import Outcome, Status
+    from reconciler.pipeline import reconcile
     from reconciler.plan import Action, Change, Diff, Plan
     from reconciler.planner import Observation, build_plan
 
@@ -46,8 +47,8 @@ _LAZY = {
     "EnvironmentManifests": "reconciler.loader",
     "load_environment": "reconciler.loader",
     "validate": "reconciler.loader",
-    "Outcome": "reconciler.pipeline",
-    "Status": "reconciler.pipeline",
+    "Outcome": "reconciler.outcome",
+    "Status": "reconciler.outcome",
     "reconcile": "reconciler.pipeline",
     "Action": "reconciler.plan",
     "Change": "reconciler.plan",

@@ -1,5 +1,10 @@
 """The edge where AWS clients are built; everything else receives them.
 
+Two kinds of client are built here: `Clients`, the engine's clients for the account an
+environment lives in (paced, perhaps behind an assumed role), and `client`, one client of the
+deployment's own account (the run-history table, EventBridge, Step Functions, Secrets Manager, the
+S3 bundles) for the handlers, the manifest sources and the command line.
+
 Clients honour the standard credential chain, `AWS_PROFILE` and `AWS_ENDPOINT_URL` (boto3 reads
 both), assume `assumeRoleArn` when an Environment sets one, and are created lazily so a run that
 touches one service pays for one client. Every client is paced to AWS's request-rate quotas here,
@@ -31,6 +36,17 @@ if TYPE_CHECKING:
 RETRY_CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, max_pool_connections=50
 )
+
+
+def client(
+    service: str, *, session: boto3.Session | None = None, config: Config | None = None
+) -> Any:
+    """A client of `service` in the deployment's own account: from `session`, else from the
+    standard credential chain (the function's role), with botocore's defaults unless `config`."""
+    options: dict[str, Any] = {} if config is None else {"config": config}
+    if session is None:
+        return boto3.client(service, **options)  # type: ignore[call-overload]
+    return session.client(service, **options)  # type: ignore[call-overload]
 
 
 class Clients:
@@ -71,6 +87,11 @@ class Clients:
             aws_session_token=creds["SessionToken"],
             region_name=self.region,
         )
+
+    def service(self, name: str) -> Any:
+        """The one client of service `name` (botocore's name: "lambda", "rds") these Clients hand
+        out, built on first use; how an engine gets the client its kind's description names."""
+        return self._shared(name)
 
     def client(self, service: str) -> Any:
         """A new client for `service`, paced like the others."""

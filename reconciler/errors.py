@@ -6,7 +6,8 @@ that refuses input builds these, never raises tracebacks at the user.
 
 `TemporaryError` and `PermanentError` tell the caller what to do next: a temporary one (AWS
 throttling, a conflict while a function updates) is worth retrying with backoff; a permanent one
-is not. The Step Functions definition maps them to `Retry` and `Catch`.
+is not. The Step Functions definition maps them to `Retry` and `Catch`. Which AWS errors are which
+is decided in `reconciler.aws_errors`, the only module here that needs botocore.
 """
 
 from __future__ import annotations
@@ -62,36 +63,3 @@ class TemporaryError(ReconcilerError):
 
 class PermanentError(ReconcilerError):
     """A failure that retrying will not fix: report it and stop."""
-
-
-#: AWS error codes that mean "try again later": throttling, and the service's own failures.
-TRANSIENT_CODES = frozenset(
-    {
-        "Throttling", "ThrottlingException", "ThrottledException", "TooManyRequestsException",
-        "RequestLimitExceeded", "RequestThrottled", "RequestThrottledException", "SlowDown",
-        "ProvisionedThroughputExceededException", "TransactionInProgressException",
-        "PriorRequestNotComplete", "BandwidthLimitExceeded", "RequestTimeout",
-        "RequestTimeoutException", "InternalFailure", "InternalError", "InternalServerError",
-        "InternalServiceError", "InternalErrorException", "InternalException",
-        "ServiceException", "ServiceUnavailable", "ServiceUnavailableException",
-    }
-)  # fmt: skip
-
-
-def transient(error: BaseException) -> bool:
-    """Whether `error`, or an error it was raised from, may pass by itself: a `TemporaryError`,
-    throttling or a 5xx from AWS, or a connection that failed or timed out."""
-    from botocore.exceptions import ClientError, HTTPClientError
-    from botocore.exceptions import ConnectionError as AWSConnectionError
-
-    cause: BaseException | None = error
-    while cause is not None:
-        if isinstance(cause, TemporaryError | AWSConnectionError | HTTPClientError):
-            return True
-        if isinstance(cause, ClientError):
-            code = cause.response.get("Error", {}).get("Code", "")
-            status = cause.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-            if code in TRANSIENT_CODES or status >= 500:
-                return True
-        cause = cause.__cause__
-    return False

@@ -23,6 +23,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, NamedTuple, get_args
 
 from reconciler.errors import ManifestError, PermanentError, TemporaryError
+from reconciler.outcome import COMPLETED, ChangeResult
 from reconciler.plan import Action, Change, Plan, Summary
 from reconciler.triggers import Trigger
 
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_events.type_defs import PutEventsRequestEntryTypeDef
 
-    from reconciler.pipeline import ChangeResult
 
 SOURCE = "reconciler"
 
@@ -52,9 +52,7 @@ SCHEMA_FILES = {kind: f"{kind.value.lower().replace(' ', '-')}.schema.json" for 
 #: The statuses a `Reconcile Completed` event can carry: the contract's four, plus `failed` (a
 #: change failed; the run still finished), `suspended` and `locked`. `invalid` runs send
 #: `Manifests Invalid` instead, and runs that could not finish send `Reconcile Failed`.
-COMPLETED_STATUSES = frozenset(
-    {"in-sync", "corrected", "drifted", "blocked", "failed", "suspended", "locked"}
-)
+COMPLETED_STATUSES = frozenset(status.value for status in COMPLETED)
 TRIGGERS = frozenset(get_args(Trigger))
 
 MAX_VALUE_BYTES = 1024
@@ -64,9 +62,6 @@ MAX_ERROR_CHARS = 2000
 
 MAX_ENTRIES = 10  # PutEvents: at most 10 entries per call
 MAX_REQUEST_BYTES = 256 * 1024  # and at most 256 KB of entries per call
-RETRYABLE_CALL_ERRORS = frozenset(
-    {"ThrottlingException", "InternalException", "InternalFailure", "ServiceUnavailable"}
-)
 
 
 class Event(NamedTuple):
@@ -283,7 +278,7 @@ def send(
     last attempt, and PermanentError when the call itself is refused (no such bus, no permission)
     or an event is too large to send at all.
     """
-    from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
+    from reconciler import aws_errors
 
     entries: list[PutEventsRequestEntryTypeDef] = [
         {
@@ -312,20 +307,16 @@ def send(
         for batch in _position_batches(entries, pending):
             try:
                 answer = client.put_events(Entries=[entries[position] for position in batch])
-            except ClientError as exc:
-                code = exc.response.get("Error", {}).get("Code", "")
-                if code not in RETRYABLE_CALL_ERRORS:
+            except Exception as exc:
+                failure = aws_errors.failure(exc)
+                if failure is None:
+                    raise
+                if failure not in aws_errors.TRANSIENT:
                     raise PermanentError(
                         f"EventBridge refused events for bus {bus_name!r}: {_clip(str(exc))}"
                     ) from exc
                 still_failing.extend(batch)
-                last_error = code
-                continue
-            except ParamValidationError as exc:
-                raise PermanentError(f"events for bus {bus_name!r} are malformed: {exc}") from exc
-            except BotoCoreError as exc:  # connection trouble: worth another try
-                still_failing.extend(batch)
-                last_error = _clip(str(exc))
+                last_error = aws_errors.code(exc) or _clip(str(exc))
                 continue
             for position, outcome in zip(batch, answer["Entries"], strict=True):
                 if "ErrorCode" in outcome:

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, NonNegativeInt
 
 from reconciler.errors import PermanentError, TemporaryError
+from reconciler.outcome import Status
 from reconciler.plan import Summary
 from reconciler.triggers import Trigger
 
@@ -50,20 +51,9 @@ LOCK_SK = "LOCK"
 RUN_PREFIX = "RUN#"
 EVENTS_PREFIX = "EVENTS#"
 
-#: DynamoDB errors that pass by themselves; anything else is permanent.
-TRANSIENT_ERRORS = frozenset(
-    {
-        "ProvisionedThroughputExceededException",
-        "ThrottlingException",
-        "RequestLimitExceeded",
-        "InternalServerError",
-        "ServiceUnavailable",
-    }
-)
-
-RunStatus = Literal[
-    "in-sync", "corrected", "drifted", "blocked", "invalid", "failed", "locked", "suspended"
-]
+#: A record's status as a `Literal` of `Status`'s values, for readers that want the type spelled
+#: out; derived, so the two can never disagree.
+RunStatus: object = Literal[tuple(status.value for status in Status)]
 
 
 class RunRecord(BaseModel):
@@ -80,7 +70,7 @@ class RunRecord(BaseModel):
     environment: str = Field(min_length=1)
     trigger: Trigger
     revision: str | None = None
-    status: RunStatus
+    status: Status
     started_at: AwareDatetime = Field(alias="startedAt")
     finished_at: AwareDatetime = Field(alias="finishedAt")
     duration_ms: NonNegativeInt = Field(alias="durationMs")
@@ -289,21 +279,22 @@ class RunsTable:
         )
 
     def _call(self, operation: str, **request: Any) -> Any:
-        from botocore.exceptions import BotoCoreError, ClientError
+        from reconciler import aws_errors
+        from reconciler.aws_errors import Failure
 
         try:
             return getattr(self.client, operation)(**request)
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            if code == "ConditionalCheckFailedException":
-                item: Any = exc.response.get("Item") or {}  # ALL_OLD asked for; not in the stubs
+        except Exception as exc:
+            failure = aws_errors.failure(exc)
+            if failure is None:
+                raise
+            if failure is Failure.CHANGED:  # the conditional write found the item otherwise
+                item: Any = aws_errors.answer(exc).get("Item") or {}  # ALL_OLD, when asked for
                 raise _ConditionFailed(item) from exc
             what = f"run-history table {self.table_name!r}: {' '.join(str(exc).split())}"
-            if code in TRANSIENT_ERRORS:
+            if failure in aws_errors.TRANSIENT:
                 raise TemporaryError(what) from exc
             raise PermanentError(what) from exc
-        except BotoCoreError as exc:
-            raise TemporaryError(f"run-history table {self.table_name!r}: {exc}") from exc
 
 
 class _ConditionFailed(Exception):

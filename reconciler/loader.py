@@ -23,7 +23,6 @@ from reconciler.errors import ManifestError, ManifestsInvalid
 from reconciler.explain import message, show
 from reconciler.kinds import KINDS
 from reconciler.kinds.environment import Environment
-from reconciler.kinds.lambda_function import LambdaFunction
 from reconciler.model import IMAGE_DIGEST, Manifest
 from reconciler.yaml_source import SourceDocument, format_path, read_file
 
@@ -232,8 +231,10 @@ def _folder_rules(
     )
     if pinned:
         for item in located:
-            image = item.manifest.spec.image if isinstance(item.manifest, LambdaFunction) else None
-            if image is not None and not re.search(IMAGE_DIGEST, image):
+            # Every kind that runs an image declares it as `spec.image` (a LambdaFunction's, an
+            # EcsService's container's): pinning holds for all of them.
+            image = getattr(item.manifest.spec, "image", None)
+            if isinstance(image, str) and not re.search(IMAGE_DIGEST, image):
                 yield item.error(
                     ("spec", "image"),
                     f"'{image}' is not pinned by digest (@sha256:…) and the Environment "

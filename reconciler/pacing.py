@@ -8,7 +8,9 @@ just before every request is sent (retries included), so in steady state AWS nev
 throttle it; botocore's retries (`reconciler.aws.RETRY_CONFIG`) stay the last resort for what the
 engine cannot see, such as another tool spending the same quota.
 
-The figures (`QUOTAS`), requests per second:
+The figures (`QUOTAS`) come from the kinds' descriptions (each kind's `Service`, in
+`reconciler/kinds/<kind>/__init__.py`), so a new kind's calls are paced from the day it is added.
+Today, requests per second:
 
     Lambda      GetFunction 100 (AWS); every other control-plane call shares 15 (AWS)
     CloudWatch  DescribeAlarms 9, PutMetricAlarm 3, DeleteAlarms 3 (AWS); any other call 3
@@ -36,37 +38,15 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
+from reconciler.kinds import services
+from reconciler.kinds.description import Quota
 
-@dataclass(frozen=True)
-class Quota:
-    """A request-rate quota of one service: for `operations`, or with none, for every call of the
-    service that has no quota of its own. `source` says where the figure comes from."""
+__all__ = ["PACING_VARIABLE", "QUOTAS", "Pacer", "Quota", "TokenBucket", "from_environment"]
 
-    service: str  # botocore's service name: "lambda", "cloudwatch", "rds", …
-    operations: frozenset[str]
-    rate: float
-    burst: int
-    source: str
-
-
-def _quota(service: str, operations: str, rate: float, burst: int, source: str) -> Quota:
-    return Quota(service, frozenset(operations.split()), rate, burst, source)
-
-
-QUOTAS: tuple[Quota, ...] = (
-    _quota("lambda", "GetFunction", 100, 100, "AWS; burst assumed one second's worth"),
-    _quota("lambda", "", 15, 15, "AWS, all other control-plane calls; burst assumed"),
-    _quota("cloudwatch", "DescribeAlarms", 9, 9, "AWS; burst assumed"),
-    _quota("cloudwatch", "PutMetricAlarm", 3, 3, "AWS; burst assumed"),
-    _quota("cloudwatch", "DeleteAlarms", 3, 3, "AWS; burst assumed"),
-    _quota("cloudwatch", "", 3, 3, "assumed: AWS's smallest figure for alarm operations"),
-    _quota("rds", "", 12, 300, "AWS: 12 a second, bursts of 300, per account and region"),
-    _quota("budgets", "", 5, 5, "assumed: AWS publishes no figure"),
-    _quota("resourcegroupstaggingapi", "", 5, 5, "assumed: AWS publishes no figure"),
-)
+#: Every quota of every service a run calls, as the kinds describe them.
+QUOTAS: tuple[Quota, ...] = tuple(quota for service in services() for quota in service.quotas)
 
 
 class TokenBucket:

@@ -2,22 +2,29 @@
 
 The CLI and the demo call `reconcile`; the Step Functions handlers call the same stage functions
 one per state. Each stage is here once.
+
+What "plan" names: `reconciler.plan` is the plan as a value (`Plan`, `Change`); the pure step that
+makes one is `reconciler.planner.build_plan`; `observe_and_plan` here is the stage that reads AWS
+and then builds it, which `reconciler plan` and the state machine's `Plan` state
+(`reconciler.handlers.plan`) run.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import StrEnum
 from itertools import groupby
 from typing import TYPE_CHECKING, Any
 
-from reconciler.errors import PermanentError, ReconcilerError, TemporaryError, transient
+from reconciler import aws_errors
+from reconciler.context import Context
+from reconciler.errors import PermanentError, ReconcilerError, TemporaryError
 from reconciler.kinds import engines as all_engines
-from reconciler.kinds.base import Context, KindEngine, Progress, concurrently
+from reconciler.kinds.base import KindEngine, Progress
+from reconciler.kinds.reading import concurrently
 from reconciler.loader import EnvironmentManifests
+from reconciler.outcome import ChangeResult, Decision, Outcome, Status, status_of
 from reconciler.plan import Action, Change, Observed, Plan
 from reconciler.planner import Observation, build_plan
 
@@ -29,71 +36,8 @@ if TYPE_CHECKING:
 APPLY_WORKERS = 16
 
 
-class Status(StrEnum):
-    """How a run ended, as the contract spells it."""
-
-    IN_SYNC = "in-sync"
-    CORRECTED = "corrected"
-    DRIFTED = "drifted"
-    BLOCKED = "blocked"
-    INVALID = "invalid"
-    FAILED = "failed"
-    LOCKED = "locked"
-    SUSPENDED = "suspended"
-
-
-@dataclass(frozen=True)
-class ChangeResult:
-    """What became of one change that apply attempted."""
-
-    change: Change
-    succeeded: bool
-    error: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        """`{kind, name, action, diffs, result, error}`: how results travel and are recorded."""
-        change = self.change.model_dump(mode="json", exclude={"desired", "reason"})
-        return {
-            **change,
-            "result": "succeeded" if self.succeeded else "failed",
-            "error": self.error,
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> ChangeResult:
-        change = Change.model_validate(
-            {key: data[key] for key in ("kind", "name", "action", "diffs") if key in data}
-        )
-        return cls(change, data.get("result") == "succeeded", data.get("error"))
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """Everything a run found and did, for the CLI, the events and the run history."""
-
-    plan: Plan
-    status: Status
-    refusal: str | None = None
-    results: tuple[ChangeResult, ...] = ()
-    verified: Plan | None = None
-    applied: bool = False
-    #: Set when the changes were applied but could not be verified.
-    error: str | None = None
-    durations: Mapping[str, float] = field(default_factory=dict)
-
-
 def _quiet(_: str) -> None:
     return None
-
-
-def context_for(manifests: EnvironmentManifests) -> Context:
-    spec = manifests.environment.spec
-    partition = "aws"
-    if spec.region.startswith("cn-"):
-        partition = "aws-cn"
-    elif spec.region.startswith("us-gov-"):
-        partition = "aws-us-gov"
-    return Context(manifests.name, spec.account, spec.region, partition)
 
 
 def clients_for(manifests: EnvironmentManifests) -> Clients:
@@ -104,20 +48,15 @@ def clients_for(manifests: EnvironmentManifests) -> Clients:
     return Clients(spec.region, role_arn=spec.assume_role_arn)
 
 
-def _aws_errors() -> tuple[type[Exception], ...]:
-    """Botocore's errors, imported when a stage first talks to AWS (this module loads without)."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    return (ClientError, BotoCoreError)
-
-
 def check_account(aws: Clients, manifests: EnvironmentManifests) -> None:
     """Stop before reading or changing anything when the credentials are for another account."""
     expected = manifests.environment.spec.account
     try:
         actual = aws.sts.get_caller_identity()["Account"]
-    except _aws_errors() as exc:
-        kind = TemporaryError if transient(exc) else PermanentError
+    except Exception as exc:
+        if not aws_errors.is_aws_error(exc):
+            raise
+        kind = TemporaryError if aws_errors.transient(exc) else PermanentError
         raise kind(f"cannot tell which AWS account the credentials are for: {exc}") from exc
     if actual != expected:
         raise PermanentError(
@@ -135,7 +74,7 @@ def observe(
     """Read every declared resource (and, with prune on, every owned one): the kinds in parallel,
     and each kind's resources in parallel within it, every call paced to its AWS quota."""
     engines = engines or all_engines()
-    context = context_for(manifests)
+    context = Context.of(manifests)
     prune = manifests.environment.spec.prune
     declared: dict[str, list[Any]] = {}
     for manifest in manifests.resources:
@@ -146,18 +85,11 @@ def observe(
             progress(f"observing {len(declared[kind])} {kind}")
 
     def read(kind: str) -> tuple[str, dict[str, Observed], dict[str, Observed]]:
+        # A read that may pass by itself leaves an engine as TemporaryError (the base engine's
+        # boundary): the CLI says so, Step Functions retries.
         engine = engines[kind]
         owned = prune and engine.prunable
-        try:
-            return kind, *engine.read(aws, declared.get(kind, []), context, owned=owned)
-        except TemporaryError:
-            raise
-        except Exception as exc:
-            # Whatever layer raised it, a read that may pass by itself (throttling, 5xx, a
-            # timeout) is a TemporaryError for the caller: the CLI says so, Step Functions retries.
-            if transient(exc):
-                raise TemporaryError(f"reading {kind} from AWS failed for now: {exc}") from exc
-            raise
+        return kind, *engine.read(aws, declared.get(kind, []), context, owned=owned)
 
     with ThreadPoolExecutor(max_workers=max(1, len(kinds))) as pool:
         answers = list(pool.map(read, kinds))
@@ -167,7 +99,7 @@ def observe(
     )
 
 
-def plan(
+def observe_and_plan(
     aws: Clients,
     manifests: EnvironmentManifests,
     *,
@@ -214,7 +146,6 @@ def apply(
     """
     engines = engines or all_engines()
     kind_rank = {kind: rank for rank, kind in enumerate(engines)}
-    aws_errors: tuple[type[Exception], ...] = (*_aws_errors(), ReconcilerError)
 
     def order(change: Change) -> tuple[int, int]:
         rank = kind_rank.get(change.kind, len(kind_rank))
@@ -224,9 +155,9 @@ def apply(
     def attempt(change: Change) -> ChangeResult:
         try:
             engines[change.kind].apply(aws, change, context)
-        except aws_errors as exc:
-            return ChangeResult(change, False, _one_line(exc))
-        except Exception as exc:  # a bug must not lose the record of the changes made
+        except Exception as exc:  # a bug too must not lose the record of the changes made
+            if isinstance(exc, ReconcilerError) or aws_errors.is_aws_error(exc):
+                return ChangeResult(change, False, _one_line(exc))
             return ChangeResult(change, False, f"{type(exc).__name__}: {_one_line(exc)}")
         return ChangeResult(change, True)
 
@@ -241,27 +172,6 @@ def apply(
 
 def _one_line(exc: Exception) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
-
-
-def status_of(plan: Plan, results: Sequence[ChangeResult], verified: Plan | None) -> Status:
-    """The contract's run status from what was planned, done and seen afterwards."""
-    if any(not result.succeeded for result in results):
-        return Status.FAILED
-    final = verified or plan
-    if final.in_sync:
-        return Status.CORRECTED if results else Status.IN_SYNC
-    if final.writes:
-        return Status.DRIFTED
-    return Status.BLOCKED
-
-
-class Decision(StrEnum):
-    """What a run does with its plan."""
-
-    IN_SYNC = "in-sync"
-    OBSERVE = "observe"
-    REFUSED = "refused"
-    APPLY = "apply"
 
 
 def decide(
@@ -290,10 +200,10 @@ def apply_and_verify(
     """Apply the plan, then plan again to verify. The results always come back: when verifying
     fails, the verified plan is None and the error says why (the writes are done whatever)."""
     engines = engines or all_engines()
-    results = apply(aws, planned, context_for(manifests), engines, progress)
+    results = apply(aws, planned, Context.of(manifests), engines, progress)
     progress("verifying")
     try:
-        verified = plan(aws, manifests, revision=revision, engines=engines)
+        verified = observe_and_plan(aws, manifests, revision=revision, engines=engines)
     except Exception as exc:
         return results, None, f"applied, but verifying failed: {_one_line(exc)}"
     return results, verified, None
@@ -321,7 +231,7 @@ def reconcile(
     """
     engines = engines or all_engines()
     check_account(aws, manifests)
-    first = plan(aws, manifests, revision=revision, engines=engines, progress=progress)
+    first = observe_and_plan(aws, manifests, revision=revision, engines=engines, progress=progress)
     mode = "apply" if apply_changes else "observe"
     decision, refused = decide(first, manifests, mode=mode, now=now or datetime.now(UTC))
     if decision is not Decision.APPLY:
@@ -332,4 +242,4 @@ def reconcile(
         aws, first, manifests, revision=revision, engines=engines, progress=progress
     )
     status = Status.FAILED if error else status_of(first, results, verified)
-    return Outcome(first, status, None, results, verified, applied=True, error=error)
+    return Outcome(first, status, None, results, verified, error=error)

@@ -4,7 +4,8 @@ A `Plan` round-trips the contract's plan JSON exactly (plus one addition, `desir
 that write, which is what apply sends), so Step Functions can carry it between states and apply
 can run from it alone: apply branches only on `action`; `reason` is for people.
 
-Nothing here talks to AWS; `build_plan` is a pure function of the manifests and what was observed.
+Nothing here talks to AWS. The step that makes a plan is `reconciler.planner.build_plan`, a pure
+function of the manifests and what was observed; the pipeline's `observe_and_plan` feeds it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,20 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
-OWNER_TAG = "reconciler:environment"
+from reconciler.ownership import OWNER_TAG, owner
+
+__all__ = [
+    "OWNER_TAG",
+    "WRITES",
+    "Action",
+    "Change",
+    "Diff",
+    "Observed",
+    "Plan",
+    "Summary",
+    "owner_of",
+    "summary_line",
+]
 
 
 class Action(StrEnum):
@@ -114,15 +128,22 @@ class Plan(_Value):
 
 @dataclass(frozen=True)
 class Observed:
-    """A resource as AWS has it, in manifest terms: field values normalised and its tags."""
+    """A resource as AWS has it, in manifest terms: field values normalised and its tags.
+
+    `refusal` says why the reconciler must leave it alone although it exists (a `SecureString`
+    parameter is never read or overwritten; an API name that two APIs share names neither): the
+    planner blocks it with that reason.
+    """
 
     name: str
     fields: Mapping[str, Any]
     tags: Mapping[str, str] = field(default_factory=dict)
+    refusal: str | None = None
 
 
 def owner_of(observed: Observed) -> str | None:
-    return observed.tags.get(OWNER_TAG)
+    """The environment that owns the observed resource (its ownership tag), if any."""
+    return owner(observed.tags)
 
 
 def summary_line(plan: Plan) -> str:

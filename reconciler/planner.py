@@ -1,20 +1,48 @@
-"""Plan: the pure step from (manifests, what AWS has) to a `Plan`.
+"""Planning: the pure step from (manifests, what AWS has) to a `Plan`.
 
 For every declared resource: missing → `create` (or `blocked` for kinds the reconciler never
-creates); tagged for another environment → `blocked`; otherwise the managed fields and the
-ownership tag are compared → `update` or `noop`. With prune on, every owned resource of a
-prunable kind that left the manifests → `delete`. Nothing here performs I/O.
+creates); tagged for another environment, or refused by its kind (`Observed.refusal`) →
+`blocked`; otherwise the managed fields and the ownership tag are compared → `update` or `noop`.
+With prune on, every owned resource of a prunable kind that left the manifests → `delete`.
+Nothing here performs I/O, and nothing here knows how a kind reads or writes AWS: it sees each
+kind through `KindRules`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
-from reconciler.kinds.base import KindEngine
+from reconciler import ownership
 from reconciler.loader import EnvironmentManifests
 from reconciler.model import Manifest
 from reconciler.plan import OWNER_TAG, Action, Change, Diff, Observed, Plan, owner_of
+
+
+class KindRules(Protocol):
+    """What planning needs of a kind: whether it is created and pruned, and how to compare."""
+
+    @property
+    def kind(self) -> str: ...
+
+    #: What people call several of them, for messages: "functions".
+    @property
+    def noun(self) -> str: ...
+
+    @property
+    def creatable(self) -> bool: ...
+
+    @property
+    def prunable(self) -> bool: ...
+
+    def desired(self, manifest: Manifest) -> dict[str, Any]:
+        """The managed fields in manifest spelling, normalised as observing normalises AWS's."""
+        ...
+
+    def diff(self, manifest: Manifest, observed: Observed) -> list[Diff]:
+        """The managed fields that differ (the ownership tag is compared here, not there)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -28,7 +56,7 @@ class Observation:
 def build_plan(
     manifests: EnvironmentManifests,
     observation: Observation,
-    engines: Mapping[str, KindEngine],
+    kinds: Mapping[str, KindRules],
     *,
     revision: str | None = None,
 ) -> Plan:
@@ -36,13 +64,13 @@ def build_plan(
     env = manifests.name
     changes: list[Change] = []
     for manifest in manifests.resources:
-        engine = engines[manifest.kind]
+        rules = kinds[manifest.kind]
         observed = observation.found.get(manifest.kind, {}).get(manifest.name)
-        changes.append(_change(manifest, observed, engine, env))
+        changes.append(_change(manifest, observed, rules, env))
     if manifests.environment.spec.prune:
         declared = {(m.kind, m.name) for m in manifests.resources}
         for kind, owned in observation.owned.items():
-            if not engines[kind].prunable:
+            if not kinds[kind].prunable:
                 continue
             for name in sorted(owned):
                 if (kind, name) not in declared and owner_of(owned[name]) == env:
@@ -64,34 +92,27 @@ def build_plan(
     )
 
 
-def _change(manifest: Manifest, observed: Observed | None, engine: KindEngine, env: str) -> Change:
+def _change(manifest: Manifest, observed: Observed | None, rules: KindRules, env: str) -> Change:
     kind, name = manifest.kind, manifest.name
-    desired = engine.desired(manifest)
+    desired = rules.desired(manifest)
     if observed is None:
-        if not engine.creatable:
+        if not rules.creatable:
             return Change(
                 kind=kind,
                 name=name,
                 action=Action.BLOCKED,
-                reason=(
-                    f"{kind} '{name}' does not exist; the reconciler never creates {engine.noun}"
-                ),
+                reason=f"{kind} '{name}' does not exist; the reconciler never creates {rules.noun}",
             )
         diffs = [Diff(field=key, desired=value, actual=None) for key, value in desired.items()]
         diffs.append(Diff(field=f"tags.{OWNER_TAG}", desired=env, actual=None))
         return Change(
             kind=kind, name=name, action=Action.CREATE, diffs=tuple(diffs), desired=desired
         )
-    owner = owner_of(observed)
-    if owner is not None and owner != env:
-        return Change(
-            kind=kind,
-            name=name,
-            action=Action.BLOCKED,
-            reason=f"owned by environment '{owner}' (tag {OWNER_TAG}={owner}); not changed",
-        )
-    diffs = engine.diff(manifest, observed)
-    if owner is None:
+    refused = ownership.refusal(observed.tags, env) or observed.refusal
+    if refused is not None:
+        return Change(kind=kind, name=name, action=Action.BLOCKED, reason=refused)
+    diffs = rules.diff(manifest, observed)
+    if owner_of(observed) is None:
         diffs.append(Diff(field=f"tags.{OWNER_TAG}", desired=env, actual=None))
     if not diffs:
         return Change(kind=kind, name=name, action=Action.NOOP)

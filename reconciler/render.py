@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from reconciler.pipeline import ChangeResult, Outcome
+from reconciler.outcome import ChangeResult, Outcome
 from reconciler.plan import Action, Change, Plan, summary_line
 
 _SYMBOLS = {

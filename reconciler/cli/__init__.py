@@ -39,8 +39,13 @@ def _run_demo(_: argparse.Namespace) -> int:
 
 
 def _is_aws_error(exc: Exception) -> bool:
-    """botocore's errors (credentials, endpoints, API errors), without importing botocore early."""
-    return any(cls.__module__.startswith("botocore") for cls in type(exc).__mro__)
+    """botocore's errors (credentials, endpoints, API errors); botocore is imported only once
+    such an error has reached here, so `validate` never loads it."""
+    if not any(cls.__module__.startswith("botocore") for cls in type(exc).__mro__):
+        return False
+    from reconciler.aws_errors import is_aws_error
+
+    return is_aws_error(exc)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -52,12 +52,10 @@ def run_history(args: argparse.Namespace) -> int:
         parser: argparse.ArgumentParser = args.parser
         parser.error(f"no table: pass --table NAME or set {TABLE_VARIABLE}")  # exits 2
 
-    import boto3
-
-    from reconciler.aws import RETRY_CONFIG
+    from reconciler.aws import RETRY_CONFIG, client
     from reconciler.history import RunsTable
 
-    table = RunsTable(boto3.client("dynamodb", config=RETRY_CONFIG), table_name)
+    table = RunsTable(client("dynamodb", config=RETRY_CONFIG), table_name)
     runs = table.runs(args.env, limit=args.limit)
     if args.format == "json":
         print(json.dumps([run.to_json() for run in runs], indent=2))

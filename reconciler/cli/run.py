@@ -12,7 +12,7 @@ from reconciler.errors import ManifestsInvalid
 from reconciler.loader import EnvironmentManifests, load_environment
 
 if TYPE_CHECKING:  # the AWS side is imported when a command needs it: `validate` stays quick
-    from reconciler.pipeline import Outcome
+    from reconciler.outcome import Outcome
     from reconciler.plan import Plan
     from reconciler.render import Text
 
@@ -96,7 +96,8 @@ def run_plan(args: argparse.Namespace) -> int:
 
 
 def run_apply(args: argparse.Namespace) -> int:
-    from reconciler.pipeline import Status, clients_for, reconcile
+    from reconciler.outcome import Status
+    from reconciler.pipeline import clients_for, reconcile
     from reconciler.render import Text
 
     manifests = _load(args)

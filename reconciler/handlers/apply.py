@@ -19,12 +19,11 @@ from typing import Any
 
 from reconciler.handlers.runtime import (
     LOCK_SECONDS,
-    Settings,
+    Runtime,
     loaded_run,
     logger,
     now,
     retried_when_transient,
-    runs_table,
     traced,
 )
 
@@ -38,8 +37,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from reconciler.plan import Plan
 
     run, manifests = loaded_run(event)
-    table = runs_table(Settings.from_environ())
-    if not table.acquire_lock(
+    if not Runtime.from_environ().runs.acquire_lock(
         run.environment, run.run_id, now=now(), ttl=timedelta(seconds=LOCK_SECONDS)
     ):
         raise PermanentError(

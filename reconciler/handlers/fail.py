@@ -14,7 +14,7 @@ from typing import Any
 
 from reconciler.handlers.runtime import (
     Run,
-    Settings,
+    Runtime,
     elapsed_ms,
     finish_run,
     logger,
@@ -53,11 +53,9 @@ def _error_text(error: dict[str, Any] | None) -> str:
 @traced
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    import boto3
-
     from reconciler import events
 
-    settings = Settings.from_environ()
+    rt = Runtime.from_environ()
     state: dict[str, Any] = event["state"]
     run_id: str = event["runId"]
     logger.set_correlation_id(run_id)
@@ -71,7 +69,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     revision = (state.get("load") or {}).get("revision") or run.revision
     logger.error("run failed", extra={"stage": stage, "error": error})
     output = finish_run(
-        settings,
+        rt,
         run,
         revision=revision,
         status="failed",
@@ -79,8 +77,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         error=f"{stage}: {error}",
     )
     events.send(
-        boto3.client("events"),
-        settings.event_bus_name,
+        rt.events,
+        rt.settings.event_bus_name,
         [events.failed(run.environment, run.run_id, stage=stage, error=error, revision=revision)],
     )
     return output

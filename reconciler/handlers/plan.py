@@ -20,7 +20,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     run, manifests = loaded_run(event)
     aws = pipeline.clients_for(manifests)
     pipeline.check_account(aws, manifests)
-    plan = pipeline.plan(aws, manifests, revision=run.revision, progress=logger.info)
+    plan = pipeline.observe_and_plan(aws, manifests, revision=run.revision, progress=logger.info)
     decision, refusal = pipeline.decide(
         plan, manifests, mode=event["load"].get("mode") or "observe", now=now()
     )

@@ -18,13 +18,12 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from reconciler.handlers.runtime import (
     Run,
-    Settings,
+    Runtime,
     elapsed_ms,
     finish_run,
     logger,
     now,
     retried_when_transient,
-    runs_table,
     traced,
 )
 
@@ -35,14 +34,12 @@ metrics = Metrics(namespace="Reconciler", service="reconciler")
 @traced
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    import boto3
-
     from reconciler import events
     from reconciler.errors import ManifestError, TemporaryError
-    from reconciler.pipeline import ChangeResult, Status, status_of
+    from reconciler.outcome import ChangeResult, Status, status_of
     from reconciler.plan import Plan
 
-    settings = Settings.from_environ()
+    rt = Runtime.from_environ()
     run = Run.model_validate(event["run"])
     logger.set_correlation_id(run.run_id)
     load = event["load"]
@@ -81,7 +78,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             )
         )
     output = finish_run(
-        settings,
+        rt,
         run,
         revision=revision,
         status=status.value,
@@ -90,10 +87,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         results=tuple(r.to_json() for r in results),
         error=reason,
     )
-    table = runs_table(settings)
+    table = rt.runs
     delivered = table.delivered_events(run.environment, run.run_id, now=now())
     try:
-        events.send(boto3.client("events"), settings.event_bus_name, outgoing, delivered=delivered)
+        events.send(rt.events, rt.settings.event_bus_name, outgoing, delivered=delivered)
     except TemporaryError:
         table.mark_events_delivered(run.environment, run.run_id, delivered, now=now())
         raise

@@ -1,4 +1,9 @@
-"""What every state-machine handler shares: settings, logging, metrics and the run's input.
+"""What every handler shares: the deployment's settings and clients, logging, and the run's input.
+
+`Settings` is the deployment's configuration (the functions' environment variables, one set for
+every function); `Runtime` holds it with the deployment's own AWS clients, which it has
+`reconciler.aws` build on first use. The state handlers make one per invocation, the triggers
+(webhook, schedule) one per container.
 
 Kept small and import-light: boto3, the engine and the manifest source are imported only by the
 functions that need them, so each handler's cold start pays for what it uses.
@@ -10,16 +15,21 @@ import logging
 import os
 from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import cache, wraps
+from functools import cache, cached_property, wraps
 from typing import TYPE_CHECKING, Any, Literal
 
 from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ConfigDict, Field
 
-from reconciler.errors import transient
-from reconciler.triggers import Trigger
+from reconciler.triggers import Trigger, parse_environments
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+    from mypy_boto3_stepfunctions import SFNClient
+
+    from reconciler.history import RunsTable
     from reconciler.loader import EnvironmentManifests
     from reconciler.plan import Plan
     from reconciler.sources import ManifestSource
@@ -40,7 +50,10 @@ LOCK_SECONDS = 1800
 
 
 class Settings(BaseModel):
-    """The deployment's configuration, read from the function's environment variables."""
+    """The deployment's configuration, read from the function's environment variables (the
+    template gives every function the same ones). A variable set but empty counts as unset."""
+
+    model_config = ConfigDict(frozen=True)
 
     manifest_source: str = Field(default="", alias="MANIFEST_SOURCE")
     runs_table: str = Field(default="", alias="RUNS_TABLE")
@@ -48,10 +61,72 @@ class Settings(BaseModel):
     branch: str = Field(default="main", alias="BRANCH")
     git_token_secret_name: str = Field(default="", alias="GIT_TOKEN_SECRET_NAME")
     cache_dir: str = Field(default="/tmp/reconciler", alias="RECONCILER_CACHE_DIR")  # noqa: S108
+    state_machine_arn: str = Field(default="", alias="STATE_MACHINE_ARN")
+    environment_list: str = Field(default="", alias="ENVIRONMENTS")
+    webhook_secret_name: str = Field(default="reconciler/webhook", alias="WEBHOOK_SECRET_NAME")
 
     @classmethod
-    def from_environ(cls) -> Settings:
-        return cls.model_validate(dict(os.environ))
+    def from_environ(cls, *required: str) -> Settings:
+        """The settings in the environment; `PermanentError` naming every `required` variable
+        (`RUNS_TABLE`) that is not set, and an `ENVIRONMENTS` that names no environments."""
+        from reconciler.errors import PermanentError
+
+        settings = cls.model_validate({k: v for k, v in os.environ.items() if v})
+        missing = [name for name in required if not os.environ.get(name)]
+        if missing:
+            raise PermanentError(f"not set: {', '.join(missing)}")
+        settings.environments  # noqa: B018 - refused here, before any work, when malformed
+        return settings
+
+    @property
+    def environments(self) -> tuple[str, ...]:
+        """`ENVIRONMENTS`, in order, without blanks or repeats (the triggers' environments)."""
+        from reconciler.errors import PermanentError
+
+        try:
+            return parse_environments(self.environment_list)
+        except ValueError as exc:
+            raise PermanentError(str(exc)) from exc
+
+
+class Runtime:
+    """The settings and the deployment's own AWS clients (the run-history table, EventBridge,
+    Step Functions, Secrets Manager), each built by `reconciler.aws` when first used."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @classmethod
+    def from_environ(cls, *required: str) -> Runtime:
+        return cls(Settings.from_environ(*required))
+
+    @cached_property
+    def runs(self) -> RunsTable:
+        from reconciler.history import RunsTable
+
+        return RunsTable(self.dynamodb, self.settings.runs_table)
+
+    @cached_property
+    def dynamodb(self) -> DynamoDBClient:
+        return _client("dynamodb")  # type: ignore[no-any-return]
+
+    @cached_property
+    def events(self) -> EventBridgeClient:
+        return _client("events")  # type: ignore[no-any-return]
+
+    @cached_property
+    def sfn(self) -> SFNClient:
+        return _client("stepfunctions")  # type: ignore[no-any-return]
+
+    @cached_property
+    def secretsmanager(self) -> SecretsManagerClient:
+        return _client("secretsmanager")  # type: ignore[no-any-return]
+
+
+def _client(service: str) -> Any:
+    from reconciler import aws
+
+    return aws.client(service)
 
 
 class RunInput(BaseModel):
@@ -82,7 +157,12 @@ def run_input(raw: Any) -> RunInput:
 
 
 class Run(BaseModel):
-    """The run as it travels between states: who, why, at which revision, and the lock."""
+    """The run as it travels between states: who, why, at which revision, and the lock.
+
+    `locked_out` is true when the run does not hold its environment's lock: another run held it
+    when this one started (the run ends as `locked` and touches nothing), or the run failed
+    before it could take it. It travels as `locked`, the key the state machine's Choice reads.
+    """
 
     run_id: str = Field(alias="runId")
     environment: str
@@ -90,7 +170,7 @@ class Run(BaseModel):
     revision: str | None
     mode: Mode | None
     started_at: str = Field(alias="startedAt")
-    locked: bool = False
+    locked_out: bool = Field(default=False, alias="locked")
 
     model_config = ConfigDict(populate_by_name=True)
 
@@ -113,7 +193,7 @@ class Run(BaseModel):
     @classmethod
     def salvage(cls, raw_input: Any, run_id: str, started_at: str | None) -> Run:
         """The run as well as its input allows, for recording a run that failed in Start: its
-        input may be the very thing that was wrong. It never holds the lock (`locked`)."""
+        input may be the very thing that was wrong. It never holds the lock (`locked_out`)."""
         try:
             run = cls.begin(raw_input, run_id, started_at)
         except Exception:
@@ -126,7 +206,7 @@ class Run(BaseModel):
                 mode=None,
                 started_at=started_at or now().isoformat(),
             )
-        return run.model_copy(update={"locked": True})
+        return run.model_copy(update={"locked_out": True})
 
 
 def now() -> datetime:
@@ -166,6 +246,8 @@ def retried_when_transient(handler: Handler) -> Handler:
         except TemporaryError:
             raise
         except Exception as exc:
+            from reconciler.aws_errors import transient
+
             if not transient(exc):
                 raise
             raise TemporaryError(" ".join(str(exc).split()) or type(exc).__name__) from exc
@@ -185,14 +267,6 @@ def traced(handler: Handler) -> Handler:
         return result
 
     return run
-
-
-def runs_table(settings: Settings) -> Any:
-    import boto3
-
-    from reconciler.history import RunsTable
-
-    return RunsTable(boto3.client("dynamodb"), settings.runs_table)
 
 
 def manifest_source(settings: Settings) -> ManifestSource:
@@ -249,7 +323,7 @@ def loaded_run(event: dict[str, Any]) -> tuple[Run, EnvironmentManifests]:
 
 
 def finish_run(
-    settings: Settings,
+    runtime: Runtime,
     run: Run,
     *,
     revision: str | None,
@@ -264,7 +338,7 @@ def finish_run(
     from reconciler.history import RunRecord
     from reconciler.plan import Summary
 
-    table = runs_table(settings)
+    table = runtime.runs
     table.record(
         RunRecord(
             run_id=run.run_id,
@@ -281,7 +355,7 @@ def finish_run(
             error=error,
         )
     )
-    if not run.locked:
+    if not run.locked_out:
         table.release_lock(run.environment, run.run_id)
     return {
         "runId": run.run_id,
@@ -294,9 +368,7 @@ def finish_run(
 
 @cache
 def _git_token_cached(name: str) -> str:
-    import boto3
-
-    secret = boto3.client("secretsmanager").get_secret_value(SecretId=name)
+    secret = _client("secretsmanager").get_secret_value(SecretId=name)
     return str(secret["SecretString"])
 
 

@@ -11,7 +11,6 @@ and :func:`start_runs` counts that refusal as already started.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -20,7 +19,8 @@ from aws_lambda_powertools import Logger
 from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
 
 from reconciler.errors import PermanentError, TemporaryError
-from reconciler.triggers import RunRequest, parse_environments, scheduled_runs
+from reconciler.handlers.runtime import Runtime
+from reconciler.triggers import RunRequest, scheduled_runs
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -28,18 +28,6 @@ if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "reconciler"))
-
-#: StartExecution errors worth retrying: the state machine is busy or AWS is.
-_TEMPORARY = frozenset(
-    {
-        "ExecutionLimitExceeded",
-        "ThrottlingException",
-        "TooManyRequestsException",
-        "ServiceUnavailable",
-        "InternalServerError",
-        "InternalFailure",
-    }
-)
 
 
 class _Tick(BaseModel):
@@ -50,39 +38,11 @@ class _Tick(BaseModel):
     time: AwareDatetime | None = None
 
 
-@dataclass(frozen=True)
-class Settings:
-    """What the fan-out needs from the function's environment."""
-
-    state_machine_arn: str
-    environments: tuple[str, ...]
-
-    @classmethod
-    def from_environ(cls) -> Settings:
-        arn = os.environ.get("STATE_MACHINE_ARN", "")
-        if not arn:
-            raise PermanentError("STATE_MACHINE_ARN is not set")
-        try:
-            environments = parse_environments(os.environ.get("ENVIRONMENTS", ""))
-        except ValueError as exc:
-            raise PermanentError(str(exc)) from exc
-        return cls(arn, environments)
-
-
-@dataclass(frozen=True)
-class Runtime:
-    """Settings and the Step Functions client, built once per container."""
-
-    settings: Settings
-    sfn: SFNClient
-
-
 @cache
 def runtime() -> Runtime:
-    """The container's runtime, built at the first invocation (tests call `cache_clear()`)."""
-    import boto3
-
-    return Runtime(Settings.from_environ(), boto3.client("stepfunctions"))
+    """The container's settings and Step Functions client, built at the first invocation (tests
+    call `cache_clear()`)."""
+    return Runtime.from_environ("STATE_MACHINE_ARN")
 
 
 def tick_time(event: object) -> datetime:
@@ -105,7 +65,8 @@ def start_runs(
     """
     import json
 
-    from botocore.exceptions import BotoCoreError, ClientError
+    from reconciler import aws_errors
+    from reconciler.aws_errors import Failure
 
     started: list[dict[str, Any]] = []
     failures: list[tuple[str, bool]] = []
@@ -119,18 +80,18 @@ def start_runs(
                 input=json.dumps(request.input()),
             )
             entry |= {"executionArn": response["executionArn"], "alreadyStarted": False}
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            if code != "ExecutionAlreadyExists":
-                logger.error("could not start run", extra={**where, "error": code})
-                failures.append((f"{request.environment}: {code}", code in _TEMPORARY))
+        except Exception as exc:
+            failure = aws_errors.failure(exc)
+            if failure is None:
+                raise
+            if failure is not Failure.EXISTS:
+                error = aws_errors.code(exc) or type(exc).__name__
+                logger.error("could not start run", extra={**where, "error": error})
+                temporary = failure in aws_errors.TRANSIENT
+                failures.append((f"{request.environment}: {error}", temporary))
                 continue
             arn = _execution_arn(state_machine_arn, request.name)
             entry |= {"executionArn": arn, "alreadyStarted": True}
-        except BotoCoreError as exc:
-            logger.error("could not start run", extra={**where, "error": type(exc).__name__})
-            failures.append((f"{request.environment}: {type(exc).__name__}", True))
-            continue
         started.append(entry)
     if started:
         logger.info("runs started", extra={"runs": started})

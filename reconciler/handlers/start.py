@@ -12,11 +12,10 @@ from typing import Any
 from reconciler.handlers.runtime import (
     LOCK_SECONDS,
     Run,
-    Settings,
+    Runtime,
     logger,
     now,
     retried_when_transient,
-    runs_table,
     traced,
 )
 
@@ -27,10 +26,9 @@ from reconciler.handlers.runtime import (
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     run = Run.begin(event["input"], event["runId"], event.get("startedAt"))
     logger.set_correlation_id(run.run_id)
-    table = runs_table(Settings.from_environ())
-    acquired = table.acquire_lock(
+    acquired = Runtime.from_environ().runs.acquire_lock(
         run.environment, run.run_id, now=now(), ttl=timedelta(seconds=LOCK_SECONDS)
     )
-    run = run.model_copy(update={"locked": not acquired})
-    logger.info("run started", extra={"environment": run.environment, "locked": run.locked})
+    run = run.model_copy(update={"locked_out": not acquired})
+    logger.info("run started", extra={"environment": run.environment, "locked": run.locked_out})
     return run.to_state()

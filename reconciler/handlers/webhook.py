@@ -23,7 +23,6 @@ import base64
 import binascii
 import json
 import os
-from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -31,12 +30,12 @@ from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from reconciler.errors import PermanentError, TemporaryError
+from reconciler.handlers.runtime import Runtime
 from reconciler.triggers import (
     MAX_BODY_BYTES,
     PushEvent,
     changed_environments,
     commit_runs,
-    parse_environments,
     push_ignored_because,
     signature_is_valid,
 )
@@ -59,40 +58,11 @@ SECRET_MAX_AGE_SECONDS = 300
 _MAX_BASE64_CHARS = 4 * -(-MAX_BODY_BYTES // 3)
 
 
-@dataclass(frozen=True)
-class Settings:
-    """What the webhook needs from the function's environment."""
+class Webhook:
+    """One container's settings and clients (a `Runtime`, all built now: a warm function has
+    them), the cached secret and the once-per-delivery starter."""
 
-    state_machine_arn: str
-    environments: tuple[str, ...]
-    branch: str
-    secret_name: str
-    runs_table: str
-
-    @classmethod
-    def from_environ(cls) -> Settings:
-        env = os.environ
-        missing = [name for name in ("STATE_MACHINE_ARN", "RUNS_TABLE") if not env.get(name)]
-        if missing:
-            raise PermanentError(f"not set: {', '.join(missing)}")
-        try:
-            environments = parse_environments(env.get("ENVIRONMENTS", ""))
-        except ValueError as exc:
-            raise PermanentError(str(exc)) from exc
-        return cls(
-            state_machine_arn=env["STATE_MACHINE_ARN"],
-            environments=environments,
-            branch=env.get("BRANCH") or "main",
-            secret_name=env.get("WEBHOOK_SECRET_NAME") or "reconciler/webhook",
-            runs_table=env["RUNS_TABLE"],
-        )
-
-
-class Runtime:
-    """Settings, clients, the cached secret and the once-per-delivery starter of one container."""
-
-    def __init__(self, settings: Settings) -> None:
-        import boto3
+    def __init__(self, runtime: Runtime) -> None:
         from aws_lambda_powertools.utilities.idempotency import (
             DynamoDBPersistenceLayer,
             IdempotencyConfig,
@@ -102,11 +72,9 @@ class Runtime:
 
         from reconciler.handlers.schedule import start_runs
 
-        self.settings = settings
-        self.sfn: SFNClient = boto3.client("stepfunctions")
-        self._secrets: SecretsProvider = SecretsProvider(
-            boto3_client=boto3.client("secretsmanager")
-        )
+        settings = self.settings = runtime.settings
+        self.sfn: SFNClient = runtime.sfn
+        self._secrets: SecretsProvider = SecretsProvider(boto3_client=runtime.secretsmanager)
         self.idempotency: IdempotencyConfig = IdempotencyConfig(
             event_key_jmespath="delivery",
             raise_on_no_idempotency_key=True,
@@ -119,7 +87,7 @@ class Runtime:
             sort_key_attr="sk",
             static_pk_value="idempotency#webhook",
             expiry_attr="expiresAt",  # the table's TTL attribute: DynamoDB forgets old deliveries
-            boto3_client=boto3.client("dynamodb"),
+            boto3_client=runtime.dynamodb,
         )
 
         def start_delivery(delivery: dict[str, Any]) -> dict[str, Any]:
@@ -137,14 +105,15 @@ class Runtime:
         )
 
     def secret(self) -> str:
-        value = self._secrets.get(self.settings.secret_name, max_age=SECRET_MAX_AGE_SECONDS)
+        name = self.settings.webhook_secret_name
+        value = self._secrets.get(name, max_age=SECRET_MAX_AGE_SECONDS)
         return value if isinstance(value, str) else ""
 
 
 @cache
-def runtime() -> Runtime:
-    """The container's runtime, built at the first invocation (tests call `cache_clear()`)."""
-    return Runtime(Settings.from_environ())
+def runtime() -> Webhook:
+    """The container's webhook, built at the first invocation (tests call `cache_clear()`)."""
+    return Webhook(Runtime.from_environ("STATE_MACHINE_ARN", "RUNS_TABLE"))
 
 
 def _replayed(response: Any, idempotent_data: DataRecord) -> Any:
@@ -234,7 +203,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         return respond(500, {"message": "internal error"})
 
 
-def handle(event: Any, context: Any, rt: Runtime) -> dict[str, Any]:
+def handle(event: Any, context: Any, rt: Webhook) -> dict[str, Any]:
     """Answer one function URL request; raises Refused for every error answer but 500."""
     from aws_lambda_powertools.utilities.idempotency.exceptions import (
         IdempotencyAlreadyInProgressError,
@@ -262,7 +231,7 @@ def handle(event: Any, context: Any, rt: Runtime) -> dict[str, Any]:
         logger.error("cannot read the webhook secret", extra={"error": type(exc).__name__})
         raise Refused(503, "cannot verify deliveries now") from exc
     if not secret:
-        raise PermanentError(f"the secret {rt.settings.secret_name} holds no string")
+        raise PermanentError(f"the secret {rt.settings.webhook_secret_name} holds no string")
     if not signature_is_valid(secret, body, signature):
         logger.warning("mis-signed delivery refused")
         raise Refused(401, "signature mismatch")

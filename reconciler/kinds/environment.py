@@ -21,6 +21,7 @@ from pydantic import (
     field_validator,
 )
 
+from reconciler.kinds.description import Kind
 from reconciler.model import PATTERN_HINTS, AccountId, Manifest, Metadata, Region, RoleArn, Strict
 
 DURATION = r"^([0-9]+d([0-9]+h)?([0-9]+m)?|[0-9]+h([0-9]+m)?|[0-9]+m)$"
@@ -177,3 +178,6 @@ def check(manifest: Environment) -> Iterator[tuple[tuple[str | int, ...], str]]:
                     ("spec", "freezeWindows", index, "duration"),
                     f"'{window.duration}' must be longer than 0m and at most 366d",
                 )
+
+
+KIND = Kind("Environment", Environment, check)

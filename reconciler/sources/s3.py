@@ -19,27 +19,23 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-import boto3
-from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
-from botocore.exceptions import ConnectionError as BotoConnectionError
+from botocore.exceptions import BotoCoreError, ClientError
 
+from reconciler import aws, aws_errors
 from reconciler.aws import RETRY_CONFIG
+from reconciler.aws_errors import Failure
 from reconciler.errors import PermanentError, ReconcilerError, TemporaryError
 from reconciler.sources import DEFAULT_CACHE_DIR, Checkout
 from reconciler.sources.bundle import MAX_BUNDLE_BYTES, Bundle, extract
 from reconciler.sources.cache import cached_tree
 
 if TYPE_CHECKING:
+    import boto3
     from mypy_boto3_s3 import S3Client
 
 #: What a revision may look like: a commit sha, `sha256:<hex>`, a tag-like name; never a path.
 REVISION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:+-]{0,127}$")
 
-_RETRYABLE_CODES = frozenset(
-    {"SlowDown", "Throttling", "ThrottlingException", "RequestTimeout", "InternalError",
-     "ServiceUnavailable", "RequestLimitExceeded"}
-)  # fmt: skip
-_MISSING_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
 _DIGEST_METADATA = "content-sha256"
 
 
@@ -96,8 +92,8 @@ class S3BundleSource:
 
     @cached_property
     def client(self) -> S3Client:
-        session = self._session or boto3.Session()
-        return session.client("s3", config=RETRY_CONFIG)
+        found: S3Client = aws.client("s3", session=self._session, config=RETRY_CONFIG)
+        return found
 
     def checkout(self, revision: str | None) -> Checkout:
         """The bundle of `revision` (None: the one `latest.json` names), extracted once."""
@@ -116,7 +112,7 @@ class S3BundleSource:
             body = self.client.get_object(Bucket=self.bucket, Key=self.key("latest.json"))
             pointer = json.loads(body["Body"].read(64 * 1024))
         except ClientError as exc:
-            if _code(exc) in _MISSING_CODES:
+            if aws_errors.failure(exc) is Failure.MISSING:
                 raise PermanentError(
                     f"nothing is published at {self.uri} yet ({where} does not exist): run "
                     f"`reconciler publish --to {self.uri}` first"
@@ -142,7 +138,7 @@ class S3BundleSource:
                 )
             archive = found["Body"].read()
         except ClientError as exc:
-            if _code(exc) in _MISSING_CODES:
+            if aws_errors.failure(exc) is Failure.MISSING:
                 raise PermanentError(
                     f"revision {revision} was never published to {self.uri} ({where} does not "
                     f"exist): publish it with `reconciler publish --to {self.uri} --revision "
@@ -202,24 +198,20 @@ class S3BundleSource:
         try:
             head = self.client.head_object(Bucket=self.bucket, Key=key)
         except ClientError as exc:
-            if _code(exc) in _MISSING_CODES or _code(exc) in {"403", "AccessDenied"}:
+            if aws_errors.failure(exc) in (Failure.MISSING, Failure.DENIED):
                 return None
             raise
         return head.get("Metadata", {}).get(_DIGEST_METADATA, "")
 
 
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
 def _failure(exc: ClientError | BotoCoreError, doing: str) -> ReconcilerError:
     """Throttling, S3-side errors and dropped connections are worth a retry; the rest are not."""
-    if isinstance(exc, ClientError):
-        code = _code(exc)
-        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
-        if code in _RETRYABLE_CODES or status == 429 or status >= 500:
+    temporary = aws_errors.failure(exc) in aws_errors.TRANSIENT
+    code = aws_errors.code(exc)
+    if code is not None:
+        if temporary:
             return TemporaryError(f"S3 answered {code} {doing}; retry later")
         return PermanentError(f"S3 answered {code} {doing}")
-    if isinstance(exc, BotoConnectionError | HTTPClientError):
+    if temporary:
         return TemporaryError(f"cannot reach S3 {doing}: {exc}")
     return PermanentError(f"{doing}: {exc}")

@@ -41,7 +41,7 @@ def measure() -> dict[str, Any]:
         after_fleet = _peak_mb()
         sim.reset()
         started = time.perf_counter()
-        plan = pipeline.plan(sim.clients(fleets.REGION), fleet.manifests)
+        plan = pipeline.observe_and_plan(sim.clients(fleets.REGION), fleet.manifests)
         seconds = time.perf_counter() - started
         peak = _peak_mb()
         stats = sim.stats()

@@ -6,7 +6,7 @@ alarms, 20 Aurora clusters, 10 budgets with two notifications each, prune on; th
 
 Figures, each measured once in this run:
 
-- plan of the fleet without drift (`reconciler.pipeline.plan`): wall time over the ideal reader's
+- plan of the fleet without drift (`reconciler.pipeline.observe_and_plan`): wall time over the ideal reader's
   (goal ≤ 1.25), requests sent over the minimal (≤ 1.10), throttled answers (0), and changes
   planned although nothing drifted (0);
 - apply of the fleet with 50 functions' memory and 100 alarm thresholds drifted
@@ -30,6 +30,7 @@ from typing import Any
 
 from reconciler import pipeline
 from reconciler.aws import Clients
+from reconciler.context import Context
 from reconciler.plan import Action, Plan
 from tests.benchmarks import fleet as fleets
 from tests.benchmarks import ideal
@@ -137,7 +138,7 @@ def _profile_table(title: str, engine: Stats, reference: Stats) -> str:
 def _plan_rows(sim: Simulator) -> list[dict[str, Any]]:
     with offline(fleets.REGION):
         fleet = fleets.create(fleets.TARGET)
-        engine = _engine(sim, lambda aws: pipeline.plan(aws, fleet.manifests))
+        engine = _engine(sim, lambda aws: pipeline.observe_and_plan(aws, fleet.manifests))
         reference = _reference(sim, lambda: ideal.read(sim, fleet))
     print(_profile_table("plan profile", engine.stats, reference.stats), file=sys.stderr)
     what = f"{fleets.TARGET.describe()}, {DEFAULT_LATENCY * 1000:g} ms"
@@ -188,11 +189,11 @@ def _apply_rows(sim: Simulator) -> list[dict[str, Any]]:
         fleet = fleets.create(fleets.TARGET, DRIFT)
         reference = _reference(sim, lambda: ideal.write(sim, fleet))
         fleets.apply_drift(fleet)  # the ideal writer fixed it: drift it again for the engine
-        planned = _engine(sim, lambda aws: pipeline.plan(aws, fleet.manifests))
-        context = pipeline.context_for(fleet.manifests)
+        planned = _engine(sim, lambda aws: pipeline.observe_and_plan(aws, fleet.manifests))
+        context = Context.of(fleet.manifests)
         plan = planned.result
         applied = _engine(sim, lambda aws: pipeline.apply(aws, plan, context))
-        verified = _engine(sim, lambda aws: pipeline.plan(aws, fleet.manifests))
+        verified = _engine(sim, lambda aws: pipeline.observe_and_plan(aws, fleet.manifests))
     print(_profile_table("apply profile", applied.stats, reference.stats), file=sys.stderr)
     error = planned.error or applied.error
     failures = [r.change.ref for r in applied.result or () if not r.succeeded]

@@ -25,10 +25,12 @@ return a `Fault` (an error answer, a delay, or both) or raise a botocore `HTTPCl
 `EndpointConnectionError` to fail the connection.
 
 Quota figures (requests per second; the bucket starts full with `burst` tokens and refills at
-`rate`). AWS publishes the rates but not, except for RDS, a burst: one second's worth is assumed.
-Page sizes are listed above `PAGING`.
+`rate`) and each service's throttling answer come from the kinds' descriptions
+(`reconciler.kinds.services()`), the figures the reconciler paces itself to, so a new kind's
+service is simulated from the day it is added. AWS publishes the rates but not, except for RDS,
+a burst: one second's worth is assumed. Page sizes are listed above `PAGING`. Today:
 
-    Lambda      GetFunction 100/s; GetPolicy 15/s; every other control-plane call shares 15/s
+    Lambda      GetFunction 100/s; every other control-plane call shares 15/s
     CloudWatch  DescribeAlarms 9/s; PutMetricAlarm 3/s; DeleteAlarms 3/s;
                 any other operation 3/s (assumed)
     RDS         12/s shared, burst 300 (AWS-EMULATION.md)
@@ -69,6 +71,7 @@ from moto.core.models import botocore_stubber
 
 from reconciler.aws import RETRY_CONFIG, Clients
 from reconciler.emulator import emulated_aws
+from reconciler.kinds import services
 
 DEFAULT_LATENCY = 0.015
 #: A request may arrive this much before its token is due (client and AWS clocks never agree to
@@ -124,17 +127,11 @@ class Quota:
         return f"{self.service}:{self.operation}"
 
 
-QUOTAS: tuple[Quota, ...] = (
-    Quota("lambda", "GetFunction", 100, 100, "AWS; burst assumed 1 s"),
-    Quota("lambda", "GetPolicy", 15, 15, "AWS; burst assumed 1 s"),
-    Quota("lambda", "*", 15, 15, "AWS control plane, shared; burst assumed 1 s"),
-    Quota("cloudwatch", "DescribeAlarms", 9, 9, "AWS; burst assumed 1 s"),
-    Quota("cloudwatch", "PutMetricAlarm", 3, 3, "AWS; burst assumed 1 s"),
-    Quota("cloudwatch", "DeleteAlarms", 3, 3, "AWS; burst assumed 1 s"),
-    Quota("cloudwatch", "*", 3, 3, "assumed"),
-    Quota("rds", "*", 12, 300, "AWS (per account and region)"),
-    Quota("budgets", "*", 5, 5, "assumed"),
-    Quota("resourcegroupstaggingapi", "*", 5, 5, "assumed"),
+QUOTAS: tuple[Quota, ...] = tuple(
+    Quota(quota.service, operation, quota.rate, quota.burst, quota.source)
+    for service in services()
+    for quota in service.quotas
+    for operation in sorted(quota.operations) or ["*"]
 )
 
 #: Operations no control-plane quota covers (Lambda's data plane).
@@ -226,12 +223,8 @@ class Fault:
 
 #: Each service's real answer beyond its quota.
 THROTTLING: Mapping[str, Fault] = {
-    "lambda": Fault("TooManyRequestsException", 429, "Rate exceeded"),
-    "cloudwatch": Fault("Throttling", 400, "Rate exceeded"),
-    "rds": Fault("Throttling", 400, "Rate exceeded"),
-    "budgets": Fault("ThrottlingException", 400, "Rate exceeded"),
-    "resourcegroupstaggingapi": Fault("ThrottledException", 400, "Rate exceeded"),
-    "sts": Fault("Throttling", 400, "Rate exceeded"),
+    service.name: Fault(service.throttling[1], service.throttling[0], "Rate exceeded")
+    for service in services()
 }
 
 _BAD_TOKEN: Mapping[str, str] = {

@@ -20,6 +20,8 @@ from cfnlint.api import lint_file
 from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
 
+from reconciler.kinds import iam_actions
+
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
 TARGET_ROLE = ROOT / "bootstrap" / "target-role.yaml"
@@ -56,40 +58,10 @@ STATE_FUNCTIONS = [
     "FailFunction",
 ]
 
-#: The engine's AWS actions: what `observe` reads and what `apply` writes.
-ENGINE_OBSERVE = {
-    "lambda:GetFunction",
-    "lambda:ListTags",
-    "lambda:ListFunctions",
-    "lambda:GetProvisionedConcurrencyConfig",
-    "rds:DescribeDBClusters",
-    "cloudwatch:DescribeAlarms",
-    "budgets:ViewBudget",
-    "budgets:ListTagsForResource",
-    "tag:GetResources",
-    "sts:GetCallerIdentity",
-    "sts:AssumeRole",
-}
-ENGINE_APPLY = {
-    "lambda:UpdateFunctionCode",
-    "lambda:UpdateFunctionConfiguration",
-    "lambda:PublishVersion",
-    "lambda:CreateAlias",
-    "lambda:UpdateAlias",
-    "lambda:PutFunctionConcurrency",
-    "lambda:DeleteFunctionConcurrency",
-    "lambda:PutProvisionedConcurrencyConfig",
-    "lambda:DeleteProvisionedConcurrencyConfig",
-    "lambda:TagResource",
-    "rds:ModifyDBCluster",
-    "rds:AddTagsToResource",
-    "cloudwatch:PutMetricAlarm",
-    "cloudwatch:DeleteAlarms",
-    "cloudwatch:TagResource",
-    "cloudwatch:ListTagsForResource",  # the owner, read again just before a write
-    "budgets:ModifyBudget",
-    "budgets:TagResource",
-}
+#: The engine's AWS actions, as the kinds describe them: what observing reads (and assuming the
+#: target role, which is the deployment's own) and what applying writes.
+ENGINE_OBSERVE = set(iam_actions()[0] | {"sts:AssumeRole"})
+ENGINE_APPLY = set(iam_actions()[1])
 
 #: Actions AWS offers no resource-level permission for: the only ones allowed on `Resource: "*"`.
 UNSCOPABLE = {"tag:GetResources", "lambda:ListFunctions", "sts:GetCallerIdentity"}

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from reconciler.aws import Clients
+from reconciler.kinds import services
 
 
 class CallLog:
-    """Every AWS operation the engine's clients make, in order: `("lambda", "GetFunction")`."""
+    """Every AWS operation the engine's clients make, in order: `("lambda", "GetFunction")`.
+
+    Every service a kind's description names is logged, so a new kind's calls are too."""
 
     READ_PREFIXES = ("Get", "Describe", "List")
 
     def __init__(self, aws: Clients) -> None:
         self.calls: list[tuple[str, str]] = []
-        for name in ("lambda_", "rds", "cloudwatch", "budgets", "tagging", "sts"):
-            client = getattr(aws, name)
-            client.meta.events.register("before-call.*.*", self._record)
+        for service in services():
+            aws.service(service.name).meta.events.register("before-call.*.*", self._record)
 
     def _record(self, model: object, **_: object) -> None:
         operation = model.name  # type: ignore[attr-defined]

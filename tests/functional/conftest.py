@@ -8,8 +8,8 @@ import pytest
 from call_log import CallLog
 
 from reconciler.aws import Clients
+from reconciler.context import Context
 from reconciler.emulator import emulated_aws
-from reconciler.kinds.base import Context
 from reconciler.pacing import Pacer
 
 ACCOUNT = "123456789012"  # moto's default account

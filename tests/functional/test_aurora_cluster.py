@@ -7,26 +7,14 @@ from typing import Any
 import pytest
 
 from reconciler.aws import Clients
+from reconciler.context import Context
 from reconciler.errors import PermanentError
-from reconciler.kinds.aurora_cluster import ENGINE, AuroraServerlessCluster
-from reconciler.kinds.base import Context
-from reconciler.kinds.environment import Environment
-from reconciler.loader import EnvironmentManifests
+from reconciler.kinds.aurora_cluster.engine import ENGINE
+from reconciler.kinds.aurora_cluster.model import AuroraServerlessCluster
 from reconciler.plan import OWNER_TAG, Action, Diff, Plan
-from reconciler.planner import Observation, build_plan
+from tests.builders import document_of, plan_with
 
-ENGINES = {ENGINE.kind: ENGINE}
-
-
-def cluster_manifest(name: str, **spec: Any) -> AuroraServerlessCluster:
-    return AuroraServerlessCluster.model_validate(
-        {
-            "apiVersion": "reconciler/v1",
-            "kind": "AuroraServerlessCluster",
-            "metadata": {"name": name},
-            "spec": spec,
-        }
-    )
+cluster_manifest = document_of(AuroraServerlessCluster)
 
 
 def make_cluster(
@@ -62,17 +50,7 @@ def aws_cluster(aws: Clients, name: str) -> dict[str, Any]:
 
 
 def plan_for(aws: Clients, context: Context, *manifests: AuroraServerlessCluster) -> Plan:
-    environment = Environment.model_validate(
-        {
-            "apiVersion": "reconciler/v1",
-            "kind": "Environment",
-            "metadata": {"name": context.environment},
-            "spec": {"account": context.account, "region": context.region},
-        }
-    )
-    env = EnvironmentManifests(context.environment, "manifests/dev", environment, manifests)
-    found = ENGINE.observe(aws, manifests, context)
-    return build_plan(env, Observation(found={ENGINE.kind: found}), ENGINES)
+    return plan_with(ENGINE, aws, context, *manifests)
 
 
 def calls(aws: Clients, operation: str) -> list[dict[str, Any]]:

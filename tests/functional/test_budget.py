@@ -8,13 +8,12 @@ import pytest
 from botocore.stub import Stubber
 
 from reconciler.aws import Clients
+from reconciler.context import Context
 from reconciler.errors import PermanentError, TemporaryError
-from reconciler.kinds.base import Context
-from reconciler.kinds.budget import ENGINE, Budget, BudgetEngine
-from reconciler.kinds.environment import Environment
-from reconciler.loader import EnvironmentManifests
+from reconciler.kinds.budget.engine import ENGINE, BudgetEngine
+from reconciler.kinds.budget.model import Budget
 from reconciler.plan import OWNER_TAG, Action, Change, Diff, Plan
-from reconciler.planner import Observation, build_plan
+from tests.builders import apply_each, document, plan_with
 
 if TYPE_CHECKING:
     from mypy_boto3_budgets import BudgetsClient
@@ -49,14 +48,7 @@ SPEC: dict[str, Any] = {
 
 
 def manifest(name: str = "team", **spec: Any) -> Budget:
-    return Budget.model_validate(
-        {
-            "apiVersion": "reconciler/v1",
-            "kind": "Budget",
-            "metadata": {"name": name},
-            "spec": {**SPEC, **spec},
-        }
-    )
+    return document(Budget, name, {**SPEC, **spec})
 
 
 def note(kind: str, threshold: float, *subs: tuple[str, str], **extra: Any) -> dict[str, Any]:
@@ -123,26 +115,12 @@ class Calls:
 
 
 def plan(aws: Clients, context: Context, *budgets: Budget, prune: bool = False) -> Plan:
-    env = Environment.model_validate(
-        {
-            "apiVersion": "reconciler/v1",
-            "kind": "Environment",
-            "metadata": {"name": context.environment},
-            "spec": {"account": ACCOUNT, "region": "us-east-1", "prune": prune},
-        }
-    )
-    manifests = EnvironmentManifests(context.environment, context.environment, env, budgets)
-    observation = Observation(
-        found={"Budget": ENGINE.observe(aws, budgets, context)},
-        owned={"Budget": ENGINE.owned(aws, context)} if prune else {},
-    )
-    return build_plan(manifests, observation, {"Budget": ENGINE})
+    return plan_with(ENGINE, aws, context, *budgets, prune=prune)
 
 
 def apply_all(aws: Clients, context: Context, the_plan: Plan) -> None:
     """Apply every write, from the plan's JSON as Step Functions carries it between states."""
-    for change in Plan.from_json(the_plan.to_json()).writes:
-        ENGINE.apply(aws, change, context)
+    apply_each(ENGINE, aws, context, the_plan)
 
 
 def diffs(aws: Clients, context: Context, budget: Budget) -> list[Diff]:
@@ -498,7 +476,8 @@ def test_budgets_are_read_page_by_page(aws: Clients, context: Context) -> None:
 
 def test_throttling_is_a_temporary_error(aws: Clients, context: Context) -> None:
     with Stubber(aws.budgets) as stub:
-        stub.add_client_error("delete_budget", "ThrottlingException", "Rate exceeded")
+        # A delete first reads the budget's owner again: that is the call AWS throttles here.
+        stub.add_client_error("describe_budget", "ThrottlingException", "Rate exceeded")
         with pytest.raises(TemporaryError, match="ThrottlingException"):
             ENGINE.apply(aws, Change(kind="Budget", name="x", action=Action.DELETE), context)
 

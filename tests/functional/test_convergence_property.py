@@ -15,8 +15,9 @@ from reconciler.aws import Clients
 from reconciler.demo.stack import ACCOUNT, REGISTRY, create_drifted_stack, write_manifests
 from reconciler.emulator import emulated_aws
 from reconciler.loader import load_environment
+from reconciler.outcome import Status
 from reconciler.pacing import Pacer
-from reconciler.pipeline import Status, reconcile
+from reconciler.pipeline import reconcile
 
 REGION = "us-east-1"
 

@@ -16,7 +16,7 @@ from reconciler import events
 from reconciler.aws import Clients
 from reconciler.errors import ManifestError, PermanentError, TemporaryError
 from reconciler.events import DetailType, Event
-from reconciler.pipeline import ChangeResult
+from reconciler.outcome import ChangeResult
 from reconciler.plan import Action, Change, Diff, Plan
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas" / "events"

@@ -17,7 +17,7 @@ from reconciler.aws import Clients
 from reconciler.cli import main
 from reconciler.errors import PermanentError
 from reconciler.history import MAX_PLAN_BYTES, RunRecord, RunsTable, RunStatus
-from reconciler.pipeline import Status
+from reconciler.outcome import Status
 from reconciler.plan import Action, Change, Diff, Plan, Summary
 
 TABLE = "reconciler-runs"

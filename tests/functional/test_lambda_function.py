@@ -11,14 +11,15 @@ import pytest
 from botocore.stub import Stubber
 
 from reconciler.aws import Clients
+from reconciler.context import Context
 from reconciler.emulator.lambda_provisioned import fail_provisioning
 from reconciler.errors import PermanentError, TemporaryError
-from reconciler.kinds.base import Context
-from reconciler.kinds.environment import Environment
-from reconciler.kinds.lambda_function import ENGINE, LambdaFunction, LambdaFunctionEngine
+from reconciler.kinds.lambda_function.engine import ENGINE, LambdaFunctionEngine
+from reconciler.kinds.lambda_function.model import LambdaFunction
 from reconciler.loader import EnvironmentManifests
 from reconciler.plan import OWNER_TAG, Action, Change, Diff, Observed, Plan
 from reconciler.planner import Observation, build_plan
+from tests.builders import apply_each, document, environment_of, plan_with
 
 ACCOUNT = "123456789012"
 REPO = f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/app"
@@ -106,14 +107,7 @@ def deploy(aws: Clients, role: str) -> Callable[..., None]:
 
 
 def manifest(name: str = FN, **spec: Any) -> LambdaFunction:
-    return LambdaFunction.model_validate(
-        {
-            "apiVersion": "reconciler/v1",
-            "kind": "LambdaFunction",
-            "metadata": {"name": name},
-            "spec": spec,
-        }
-    )
+    return document(LambdaFunction, name, spec)
 
 
 class Calls:
@@ -169,28 +163,16 @@ def observe_one(aws: Clients, context: Context, doc: LambdaFunction) -> Observed
 
 
 def environment(*docs: LambdaFunction) -> EnvironmentManifests:
-    env = Environment.model_validate(
-        {
-            "apiVersion": "reconciler/v1",
-            "kind": "Environment",
-            "metadata": {"name": "dev"},
-            "spec": {"account": ACCOUNT, "region": "us-east-1"},
-        }
-    )
-    return EnvironmentManifests(name="dev", folder="manifests/dev", environment=env, resources=docs)
+    return environment_of(*docs)
 
 
 def plan_for(aws: Clients, context: Context, *docs: LambdaFunction) -> Plan:
-    found = ENGINE.observe(aws, docs, context)
-    return build_plan(
-        environment(*docs), Observation(found={"LambdaFunction": found}), {ENGINE.kind: ENGINE}
-    )
+    return plan_with(ENGINE, aws, context, *docs)
 
 
 def apply_plan(engine: LambdaFunctionEngine, aws: Clients, context: Context, plan: Plan) -> None:
     """Apply as Step Functions would: from the plan's JSON."""
-    for change in Plan.from_json(json.loads(json.dumps(plan.to_json()))).writes:
-        engine.apply(aws, change, context)
+    apply_each(engine, aws, context, plan)
 
 
 def config(aws: Clients, qualifier: str | None = None) -> dict[str, Any]:

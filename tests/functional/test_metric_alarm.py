@@ -9,15 +9,13 @@ from typing import Any
 import pytest
 
 from reconciler.aws import Clients
+from reconciler.context import Context
 from reconciler.errors import PermanentError
-from reconciler.kinds.base import Context
-from reconciler.kinds.environment import Environment
-from reconciler.kinds.metric_alarm import ENGINE, MetricAlarm
-from reconciler.loader import EnvironmentManifests
+from reconciler.kinds.metric_alarm.engine import ENGINE
+from reconciler.kinds.metric_alarm.model import MetricAlarm
 from reconciler.plan import OWNER_TAG, Action, Diff, Plan
-from reconciler.planner import Observation, build_plan
+from tests.builders import apply_each, document_of, plan_with
 
-ENGINES = {ENGINE.kind: ENGINE}
 TOPIC = "arn:aws:sns:us-east-1:123456789012:"
 
 #: The least a manifest can say; everything else is AWS's default.
@@ -71,15 +69,7 @@ FULL_PUT: dict[str, Any] = {
 WRITES = ("PutMetricAlarm", "TagResource", "UntagResource", "DeleteAlarms")
 
 
-def alarm_manifest(name: str, **spec: Any) -> MetricAlarm:
-    return MetricAlarm.model_validate(
-        {
-            "apiVersion": "reconciler/v1",
-            "kind": "MetricAlarm",
-            "metadata": {"name": name},
-            "spec": spec,
-        }
-    )
+alarm_manifest = document_of(MetricAlarm)
 
 
 def make_alarm(aws: Clients, name: str, put: dict[str, Any], owner: str | None = None) -> None:
@@ -99,25 +89,11 @@ def aws_tags(aws: Clients, name: str) -> dict[str, str]:
 
 
 def plan_for(aws: Clients, context: Context, *manifests: MetricAlarm, prune: bool = False) -> Plan:
-    environment = Environment.model_validate(
-        {
-            "apiVersion": "reconciler/v1",
-            "kind": "Environment",
-            "metadata": {"name": context.environment},
-            "spec": {"account": context.account, "region": context.region, "prune": prune},
-        }
-    )
-    env = EnvironmentManifests(context.environment, "manifests/dev", environment, manifests)
-    observation = Observation(
-        found={ENGINE.kind: ENGINE.observe(aws, manifests, context)},
-        owned={ENGINE.kind: ENGINE.owned(aws, context)} if prune else {},
-    )
-    return build_plan(env, observation, ENGINES)
+    return plan_with(ENGINE, aws, context, *manifests, prune=prune)
 
 
 def apply_plan(aws: Clients, context: Context, plan: Plan) -> None:
-    for change in plan.writes:
-        ENGINE.apply(aws, change, context)
+    apply_each(ENGINE, aws, context, plan)
 
 
 def count_calls(aws: Clients) -> Counter[str]:

@@ -24,7 +24,9 @@ from reconciler.aws import Clients
 from reconciler.demo.stack import create_drifted_stack, write_manifests
 from reconciler.errors import PermanentError
 from reconciler.loader import EnvironmentManifests, load_environment
-from reconciler.pipeline import Status, apply, plan, reconcile
+from reconciler.outcome import Status
+from reconciler.pipeline import apply, reconcile
+from reconciler.pipeline import observe_and_plan as plan
 from reconciler.plan import Action, Change, Plan
 
 

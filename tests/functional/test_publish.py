@@ -13,7 +13,7 @@ from dulwich import porcelain
 
 from reconciler.aws import Clients
 from reconciler.cli import main
-from reconciler.kinds.lambda_function import LambdaFunction
+from reconciler.kinds.lambda_function.model import LambdaFunction
 from reconciler.loader import load_environment
 from reconciler.sources import Checkout, source_from_uri
 

@@ -27,7 +27,7 @@ from dulwich.web import make_wsgi_chain
 
 from reconciler.aws import Clients
 from reconciler.errors import PermanentError, TemporaryError
-from reconciler.kinds.lambda_function import LambdaFunction
+from reconciler.kinds.lambda_function.model import LambdaFunction
 from reconciler.loader import load_environment
 from reconciler.sources import Checkout, source_from_uri
 from reconciler.sources import bundle as bundle_module

@@ -20,8 +20,9 @@ from reconciler.errors import ReconcilerError
 from reconciler.kinds import engines as all_engines
 from reconciler.kinds.base import KindEngine
 from reconciler.loader import EnvironmentManifests
+from reconciler.outcome import Outcome, Status
 from reconciler.pacing import Pacer
-from reconciler.pipeline import Outcome, Status, reconcile
+from reconciler.pipeline import reconcile
 from reconciler.plan import Action, Plan
 
 Engines = Mapping[str, KindEngine]

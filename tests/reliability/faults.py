@@ -38,21 +38,22 @@ from botocore.exceptions import ConnectTimeoutError, ReadTimeoutError
 from moto.core.models import botocore_stubber
 
 from reconciler.aws import Clients
+from reconciler.kinds import managed, services
 
 READ_PREFIXES = ("Get", "Describe", "List")
-CLIENTS = ("lambda_", "rds", "cloudwatch", "budgets", "tagging", "sts", "events")
-
-#: The throttling answer of each service: HTTP status and error code, as AWS sends them.
-THROTTLING = {
-    "lambda": (429, "TooManyRequestsException"),
-    "rds": (400, "Throttling"),
-    "cloudwatch": (400, "Throttling"),
-    "budgets": (400, "ThrottlingException"),
-    "resourcegroupstaggingapi": (400, "ThrottledException"),
-    "sts": (400, "Throttling"),
+#: What the handlers call beyond the kinds' services: events, and the run-history table.
+HANDLER_SERVICES = {
     "events": (400, "ThrottlingException"),
     "dynamodb": (400, "ThrottlingException"),
 }
+#: The services whose clients `Injector.on` wires: every one a kind's description names, and
+#: EventBridge.
+CLIENTS = (*(service.name for service in services()), "events")
+
+#: The throttling answer of each service: HTTP status and error code, as AWS sends them.
+THROTTLING = {service.name: service.throttling for service in services()} | HANDLER_SERVICES
+#: The request parameters that name a resource, from every kind's description.
+IDENTIFIERS = tuple(dict.fromkeys(key for kind in managed() for key in kind.identifiers))
 SERVER_ERRORS = ((500, "InternalFailure"), (503, "ServiceUnavailable"))
 LAMBDA_WRITES_BLOCKED_WHILE_UPDATING = frozenset(
     {"UpdateFunctionCode", "UpdateFunctionConfiguration", "PublishVersion"}
@@ -134,7 +135,7 @@ class Injector:
     def on(cls, aws: Clients, *, seed: int = 0) -> Injector:
         """An injector wired to every client `aws` hands the engine."""
         injector = cls(seed=seed)
-        injector.wire(getattr(aws, name) for name in CLIENTS)
+        injector.wire(aws.service(name) for name in CLIENTS)
         return injector
 
     def wire(self, clients: Iterable[Any]) -> None:
@@ -240,15 +241,17 @@ class Injector:
 
 def resource_of(service: str, params: Mapping[str, Any]) -> str:
     """The resource a call is about, by name: `flask-api`, `old-canary-errors`, or the service."""
-    for key in ("FunctionName", "DBClusterIdentifier", "AlarmName", "BudgetName"):
-        if key in params:
-            return str(params[key])
-    if "NewBudget" in params:
-        return str(params["NewBudget"]["BudgetName"])
-    if "Budget" in params:
-        return str(params["Budget"]["BudgetName"])
-    if "AlarmNames" in params:
-        return ",".join(params["AlarmNames"])
+    for key in IDENTIFIERS:
+        value = params.get(key)
+        if isinstance(value, list):
+            return ",".join(map(str, value))
+        if value is not None:
+            return str(value)
+    for nested in params.values():  # CreateBudget's Budget, UpdateBudget's NewBudget
+        if isinstance(nested, dict):
+            found = next((str(nested[key]) for key in IDENTIFIERS if key in nested), None)
+            if found is not None:
+                return found
     for key in ("Resource", "ResourceName", "ResourceARN"):
         if key in params:
             return re.split(r"[:/]", str(params[key]))[-1]

@@ -10,7 +10,7 @@ from faults import BusyFunction, Injector
 from world import CleanApply, Sleeps
 
 from reconciler.loader import EnvironmentManifests
-from reconciler.pipeline import Outcome, Status
+from reconciler.outcome import Outcome, Status
 
 
 def test_a_function_another_deploy_is_updating_is_waited_for(

@@ -15,7 +15,7 @@ from world import CleanApply
 
 from reconciler.demo.stack import ACCOUNT, REGION
 from reconciler.loader import EnvironmentManifests
-from reconciler.pipeline import Outcome, Status
+from reconciler.outcome import Outcome, Status
 
 
 def only_resends(faults: Injector, clean: CleanApply) -> list[str]:

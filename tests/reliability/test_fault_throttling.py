@@ -12,18 +12,20 @@ from faults import THROTTLING, Forward, Injector, Sent, Throttle
 from world import CleanApply, Sleeps
 
 from reconciler.demo.stack import ACCOUNT
+from reconciler.kinds import services
 from reconciler.loader import EnvironmentManifests
-from reconciler.pipeline import Outcome, Status
+from reconciler.outcome import Outcome, Status
 
-ENGINE_SERVICES = ["lambda", "rds", "cloudwatch", "budgets", "resourcegroupstaggingapi", "sts"]
-#: One read of each service: its client on `Clients`, the method and its arguments.
+#: Every service a kind's description names: a new kind's service is throttled here too.
+ENGINE_SERVICES = [service.name for service in services()]
+#: One read of each service: the method and its arguments (a new service needs one here).
 READS = {
-    "lambda": ("lambda_", "get_function", {"FunctionName": "gateway"}),
-    "rds": ("rds", "describe_db_clusters", {}),
-    "cloudwatch": ("cloudwatch", "describe_alarms", {}),
-    "budgets": ("budgets", "describe_budgets", {"AccountId": ACCOUNT}),
-    "resourcegroupstaggingapi": ("tagging", "get_resources", {}),
-    "sts": ("sts", "get_caller_identity", {}),
+    "lambda": ("get_function", {"FunctionName": "gateway"}),
+    "rds": ("describe_db_clusters", {}),
+    "cloudwatch": ("describe_alarms", {}),
+    "budgets": ("describe_budgets", {"AccountId": ACCOUNT}),
+    "resourcegroupstaggingapi": ("get_resources", {}),
+    "sts": ("get_caller_identity", {}),
 }
 
 
@@ -118,9 +120,9 @@ def test_the_injected_throttling_is_what_botocore_raises_for_the_service(service
     status, code = THROTTLING[service]
     with drifted_demo() as aws:
         Injector.on(aws).add(Throttle(rate=1.0, services=frozenset({service})))
-        client, method, arguments = READS[service]
+        method, arguments = READS[service]
         with pytest.raises(ClientError) as raised:
-            getattr(getattr(aws, client), method)(**arguments)
+            getattr(aws.service(service), method)(**arguments)
     answer = raised.value.response
     assert answer["Error"]["Code"] == code
     assert answer["ResponseMetadata"]["HTTPStatusCode"] == status

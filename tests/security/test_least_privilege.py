@@ -36,7 +36,8 @@ from workload import FUNCTIONS
 
 from reconciler.demo.stack import create_drifted_stack
 from reconciler.emulator import install
-from reconciler.kinds import lambda_function
+from reconciler.kinds import services
+from reconciler.kinds.lambda_function import engine as lambda_function
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
@@ -50,10 +51,11 @@ UNCALLED: dict[tuple[str, str], str] = {
     ),
 }
 
-#: The engine's services; the rest of what Plan and Apply call reads the manifests.
-ENGINE_SERVICES = {"lambda", "rds", "cloudwatch", "budgets", "resourcegroupstaggingapi", "sts"}
+#: The engine's services (every one a kind's description names); the rest of what Plan and
+#: Apply call reads the manifests.
+ENGINE_SERVICES = {service.name for service in services()}
 ENGINE_SOURCES = [
-    *sorted((ROOT / "reconciler" / "kinds").glob("*.py")),
+    *sorted((ROOT / "reconciler" / "kinds").rglob("*.py")),
     ROOT / "reconciler" / "pipeline.py",
     ROOT / "reconciler" / "aws.py",
 ]

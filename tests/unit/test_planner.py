@@ -10,15 +10,17 @@ from typing import Any
 
 import pytest
 
-from reconciler.kinds.base import Context, compare, same
-from reconciler.kinds.environment import Environment
-from reconciler.kinds.lambda_function import LambdaFunction
-from reconciler.kinds.metric_alarm import MetricAlarm
+from reconciler.context import Context
+from reconciler.kinds.compare import compare, same
+from reconciler.kinds.lambda_function.model import LambdaFunction
+from reconciler.kinds.metric_alarm.model import MetricAlarm
 from reconciler.loader import EnvironmentManifests
 from reconciler.model import Manifest
-from reconciler.pipeline import Status, refusal, status_of
+from reconciler.outcome import Status, status_of
+from reconciler.pipeline import refusal
 from reconciler.plan import OWNER_TAG, Action, Change, Diff, Observed, Plan
 from reconciler.planner import Observation, build_plan
+from tests.builders import document, environment_of
 
 
 class FakeEngine:
@@ -52,26 +54,8 @@ ENGINES = {
 }
 
 
-def environment(**spec: Any) -> Environment:
-    return Environment.model_validate(
-        {
-            "apiVersion": "reconciler/v1",
-            "kind": "Environment",
-            "metadata": {"name": "dev"},
-            "spec": {"account": "123456789012", "region": "us-east-1", **spec},
-        }
-    )
-
-
 def function(name: str = "api", **spec: Any) -> LambdaFunction:
-    return LambdaFunction.model_validate(
-        {
-            "apiVersion": "reconciler/v1",
-            "kind": "LambdaFunction",
-            "metadata": {"name": name},
-            "spec": spec,
-        }
-    )
+    return document(LambdaFunction, name, spec)
 
 
 def alarm(name: str = "api-errors", threshold: float = 5) -> MetricAlarm:
@@ -84,18 +68,11 @@ def alarm(name: str = "api-errors", threshold: float = 5) -> MetricAlarm:
         "threshold": threshold,
         "comparisonOperator": "GreaterThanThreshold",
     }
-    return MetricAlarm.model_validate(
-        {
-            "apiVersion": "reconciler/v1",
-            "kind": "MetricAlarm",
-            "metadata": {"name": name},
-            "spec": spec,
-        }
-    )
+    return document(MetricAlarm, name, spec)
 
 
 def manifests(*resources: Manifest, **env: Any) -> EnvironmentManifests:
-    return EnvironmentManifests("dev", "manifests/dev", environment(**env), tuple(resources))
+    return environment_of(*resources, **env)
 
 
 OWNED = {OWNER_TAG: "dev"}

@@ -1,0 +1,100 @@
+"""The `MetricAlarm` manifest: a CloudWatch metric alarm, managed whole.
+
+`PutMetricAlarm` replaces the whole alarm, so every field counts: a field the manifest leaves out
+means AWS's default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated, Any, Literal
+
+from pydantic import ConfigDict, Field, StringConstraints, field_validator
+
+from reconciler.model import PATTERN_HINTS, Arn, Manifest, Metadata, Strict, tidy_schema
+
+ALARM_NAME = r"^[^\x00-\x1f\x7f]{1,255}$"
+EXTENDED_STATISTIC = r"^(p|tm|wm|tc|ts|pr|TM|WM|TC|TS|PR)(100|[0-9]{1,2}(\.[0-9]{1,10})?)$"
+PATTERN_HINTS[ALARM_NAME] = "an alarm name (1 to 255 printable characters)"
+PATTERN_HINTS[EXTENDED_STATISTIC] = "a percentile statistic such as p99 or tm90"
+
+Statistic = Literal["SampleCount", "Average", "Sum", "Minimum", "Maximum"]
+ComparisonOperator = Literal[
+    "GreaterThanOrEqualToThreshold",
+    "GreaterThanThreshold",
+    "LessThanThreshold",
+    "LessThanOrEqualToThreshold",
+]
+TreatMissingData = Literal["breaching", "notBreaching", "ignore", "missing"]
+Name255 = Annotated[str, StringConstraints(min_length=1, max_length=255)]
+Actions = Annotated[list[Arn], Field(max_length=5)]
+
+
+def _one_statistic(schema: dict[str, Any], model: type[Any]) -> None:
+    tidy_schema(schema, model)
+    schema["oneOf"] = [{"required": ["statistic"]}, {"required": ["extendedStatistic"]}]
+
+
+class MetricAlarmSpec(Strict):
+    """`spec` of a MetricAlarm. Fields left out take AWS's defaults."""
+
+    model_config = ConfigDict(json_schema_extra=_one_statistic)
+
+    namespace: Name255
+    metric_name: Name255
+    dimensions: Annotated[
+        dict[Name255, Annotated[str, StringConstraints(min_length=1, max_length=1024)]],
+        Field(max_length=30),
+    ] = Field(default_factory=dict)
+    statistic: Statistic | None = None
+    extended_statistic: Annotated[str, StringConstraints(pattern=EXTENDED_STATISTIC)] | None = None
+    period: int = Field(
+        json_schema_extra={"anyOf": [{"enum": [10, 30]}, {"minimum": 60, "multipleOf": 60}]},
+        description="Seconds: 10, 30 or a multiple of 60.",
+    )
+    evaluation_periods: int = Field(ge=1)
+    datapoints_to_alarm: int | None = Field(default=None, ge=1)
+    threshold: float
+    comparison_operator: ComparisonOperator
+    treat_missing_data: TreatMissingData = "missing"
+    description: Annotated[str, StringConstraints(max_length=1024)] | None = None
+    alarm_actions: Actions = Field(default_factory=list)
+    ok_actions: Actions = Field(default_factory=list)
+    insufficient_data_actions: Actions = Field(default_factory=list)
+    actions_enabled: bool = True
+
+    @field_validator("period")
+    @classmethod
+    def _period(cls, value: int) -> int:
+        if value in (10, 30) or (value >= 60 and value % 60 == 0):
+            return value
+        raise ValueError(f"{value} is not a valid period: use 10, 30 or a multiple of 60")
+
+
+class MetricAlarmMetadata(Metadata):
+    name: Annotated[str, StringConstraints(pattern=ALARM_NAME)] = Field(
+        description="The alarm name."
+    )
+
+
+class MetricAlarm(Manifest):
+    """A CloudWatch metric alarm, created when missing and managed whole."""
+
+    kind: Literal["MetricAlarm"]
+    metadata: MetricAlarmMetadata
+    spec: MetricAlarmSpec
+
+
+def check(manifest: MetricAlarm) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """Rules across fields: one kind of statistic; datapoints fit the evaluation periods."""
+    spec = manifest.spec
+    if spec.statistic is None and spec.extended_statistic is None:
+        yield ("spec",), "set either statistic or extendedStatistic"
+    if spec.statistic is not None and spec.extended_statistic is not None:
+        yield ("spec", "extendedStatistic"), "set either statistic or extendedStatistic, not both"
+    points = spec.datapoints_to_alarm
+    if points is not None and points > spec.evaluation_periods:
+        yield (
+            ("spec", "datapointsToAlarm"),
+            f"{points} is greater than evaluationPeriods {spec.evaluation_periods}",
+        )
