@@ -19,6 +19,10 @@ EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 SNS_TOPIC = r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$"
 PATTERN_HINTS[BUDGET_NAME] = "a budget name (up to 100 characters, no ':' or '\\')"
 PATTERN_HINTS[EMAIL] = "an e-mail address"
+#: Budget types whose limit AWS fixes at 100 (a percentage of utilisation or coverage).
+FIXED_AT_100 = frozenset(
+    {"RI_UTILIZATION", "RI_COVERAGE", "SAVINGS_PLANS_UTILIZATION", "SAVINGS_PLANS_COVERAGE"}
+)
 
 
 class Limit(Strict):
@@ -32,7 +36,7 @@ class Subscriber(Strict):
     """Who is told: an e-mail address or an SNS topic ARN."""
 
     type: Literal["EMAIL", "SNS"]
-    address: Annotated[str, StringConstraints(min_length=1, max_length=2147)]
+    address: Annotated[str, StringConstraints(min_length=1, max_length=2_147_483_647)]
 
 
 class Notification(Strict):
@@ -40,7 +44,7 @@ class Notification(Strict):
 
     notification_type: Literal["ACTUAL", "FORECASTED"]
     comparison_operator: Literal["GREATER_THAN", "LESS_THAN", "EQUAL_TO"]
-    threshold: float = Field(ge=0, le=1_000_000_000)
+    threshold: float = Field(ge=0, le=15_000_000_000_000)
     threshold_type: Literal["PERCENTAGE", "ABSOLUTE_VALUE"] = "PERCENTAGE"
     subscribers: list[Subscriber] = Field(min_length=1, max_length=11)
 
@@ -76,7 +80,9 @@ class Budget(Manifest):
 
 
 def check(manifest: Budget) -> Iterator[tuple[tuple[str | int, ...], str]]:
-    """Rules across fields: subscriber addresses fit their type; no notification twice."""
+    """Rules across fields: subscriber addresses fit their type, at most 10 e-mail and 1 SNS
+    subscriber a notification, no notification twice; utilisation and coverage budgets have a
+    limit of 100."""
     seen: dict[tuple[str, str, Decimal, str], int] = {}
     for index, note in enumerate(manifest.spec.notifications):
         key = (
@@ -91,22 +97,31 @@ def check(manifest: Budget) -> Iterator[tuple[tuple[str | int, ...], str]]:
                 f"the same notification as notifications[{seen[key]}]",
             )
         seen.setdefault(key, index)
-        if note.threshold_type == "PERCENTAGE" and note.threshold > 1000:
-            yield (
-                ("spec", "notifications", index, "threshold"),
-                f"{Decimal(str(note.threshold)).normalize():f} is more than 1000 percent",
-            )
-        emails = 0
+        emails = sns = 0
         for position, subscriber in enumerate(note.subscribers):
             path = ("spec", "notifications", index, "subscribers", position, "address")
             if subscriber.type == "EMAIL":
                 emails += 1
                 if not re.match(EMAIL, subscriber.address):
                     yield path, f"'{subscriber.address}' is not an e-mail address"
-            elif not re.match(SNS_TOPIC, subscriber.address):
-                yield path, f"'{subscriber.address}' is not an SNS topic ARN"
+            else:
+                sns += 1
+                if not re.match(SNS_TOPIC, subscriber.address):
+                    yield path, f"'{subscriber.address}' is not an SNS topic ARN"
         if emails > 10:
             yield (
                 ("spec", "notifications", index, "subscribers"),
                 f"{emails} e-mail subscribers; AWS allows at most 10 per notification",
             )
+        if sns > 1:
+            yield (
+                ("spec", "notifications", index, "subscribers"),
+                f"{sns} SNS subscribers; AWS allows at most 1 per notification",
+            )
+    spec = manifest.spec
+    if spec.budget_type in FIXED_AT_100 and spec.limit.amount != 100:
+        yield (
+            ("spec", "limit", "amount"),
+            f"{Decimal(str(spec.limit.amount)).normalize():f}: a {spec.budget_type} budget's "
+            "limit is always 100 (percent)",
+        )

@@ -6,6 +6,7 @@ reserved concurrency, and, through an alias, published versions and provisioned 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Annotated, Literal
 
@@ -15,10 +16,16 @@ from reconciler.model import PATTERN_HINTS, ImageUri, Manifest, Metadata, Strict
 
 FUNCTION_NAME = r"^[a-zA-Z0-9_-]{1,64}$"
 ALIAS_NAME = r"^[a-zA-Z_-][a-zA-Z0-9_-]{0,127}$|^[0-9]+[a-zA-Z_-][a-zA-Z0-9_-]*$"
-ENV_KEY = r"^[a-zA-Z][a-zA-Z0-9_]*$"
+#: Lambda's `EnvironmentVariables` key pattern, `[a-zA-Z]([a-zA-Z0-9_])+`: two characters at least.
+ENV_KEY = r"^[a-zA-Z][a-zA-Z0-9_]+$"
 PATTERN_HINTS[FUNCTION_NAME] = "a Lambda function name (letters, digits, '-', '_'; up to 64)"
 PATTERN_HINTS[ALIAS_NAME] = "an alias name (letters, digits, '-', '_'; not only digits)"
-PATTERN_HINTS[ENV_KEY] = "an environment variable name (a letter, then letters, digits, '_')"
+PATTERN_HINTS[ENV_KEY] = (
+    "an environment variable name (a letter, then one or more letters, digits, '_')"
+)
+#: Lambda refuses variables whose JSON (`{"KEY":"value",…}`, compact) is over 4 KB: its error,
+#: InvalidParameterValueException, says "exceeded the 4KB limit. String measured: {…}".
+ENVIRONMENT_BYTES = 4096
 
 #: Variables Lambda sets itself; AWS refuses them in `Environment.Variables`.
 RESERVED_VARIABLES = frozenset(
@@ -75,10 +82,19 @@ class LambdaFunction(Manifest):
 
 
 def check(manifest: LambdaFunction) -> Iterator[tuple[tuple[str | int, ...], str]]:
-    """Rules across fields: provisioned concurrency needs an alias and fits the reservation."""
+    """Rules across fields: variables Lambda reserves or cannot hold; provisioned concurrency
+    needs an alias and fits the reservation."""
     spec = manifest.spec
     for key in sorted(set(spec.environment or {}) & RESERVED_VARIABLES):
         yield ("spec", "environment", key), f"'{key}' is reserved by Lambda and cannot be set"
+    if spec.environment:
+        size = len(json.dumps(spec.environment, separators=(",", ":")).encode("utf-8"))
+        if size > ENVIRONMENT_BYTES:
+            yield (
+                ("spec", "environment"),
+                f"the variables take {size} bytes; Lambda allows {ENVIRONMENT_BYTES} in all "
+                "(names and values, measured as JSON)",
+            )
     if spec.provisioned_concurrency is None:
         return
     if spec.alias is None:

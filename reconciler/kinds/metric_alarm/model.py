@@ -14,9 +14,24 @@ from pydantic import ConfigDict, Field, StringConstraints, field_validator
 from reconciler.model import PATTERN_HINTS, Arn, Manifest, Metadata, Strict, tidy_schema
 
 ALARM_NAME = r"^[^\x00-\x1f\x7f]{1,255}$"
-EXTENDED_STATISTIC = r"^(p|tm|wm|tc|ts|pr|TM|WM|TC|TS|PR)(100|[0-9]{1,2}(\.[0-9]{1,10})?)$"
+_NUMBER = r"[0-9]+(?:\.[0-9]+)?"
+_BOUND = rf"{_NUMBER}%?"
+#: CloudWatch's percentile-based statistics: pNN and the tmNN, wmNN, tcNN, tsNN shorthands, the
+#: ranged forms TM(a%:b%), WM(…), TC(…), TS(…) (bounds in percent or absolute values, either may
+#: be left out), the percentile rank PR(n:m), and IQM (the CloudWatch User Guide, "Statistics
+#: definitions").
+EXTENDED_STATISTIC = (
+    r"^(?:(?:p|tm|wm|tc|ts|pr|TM|WM|TC|TS|PR)(?:100|[0-9]{1,2}(?:\.[0-9]{1,10})?)"
+    rf"|(?:TM|WM|TC|TS)\((?:{_BOUND})?:(?:{_BOUND})?\)"
+    rf"|PR\((?:{_NUMBER})?:(?:{_NUMBER})?\)"
+    r"|IQM)$"
+)
+#: An alarm evaluates at most one day of data: period × evaluationPeriods ≤ 86,400 s.
+ONE_DAY = 86_400
 PATTERN_HINTS[ALARM_NAME] = "an alarm name (1 to 255 printable characters)"
-PATTERN_HINTS[EXTENDED_STATISTIC] = "a percentile statistic such as p99 or tm90"
+PATTERN_HINTS[EXTENDED_STATISTIC] = (
+    "a percentile statistic such as p99, tm90, TM(10%:90%), PR(:300) or IQM"
+)
 
 Statistic = Literal["SampleCount", "Average", "Sum", "Minimum", "Maximum"]
 ComparisonOperator = Literal[
@@ -49,8 +64,8 @@ class MetricAlarmSpec(Strict):
     statistic: Statistic | None = None
     extended_statistic: Annotated[str, StringConstraints(pattern=EXTENDED_STATISTIC)] | None = None
     period: int = Field(
-        json_schema_extra={"anyOf": [{"enum": [10, 30]}, {"minimum": 60, "multipleOf": 60}]},
-        description="Seconds: 10, 30 or a multiple of 60.",
+        json_schema_extra={"anyOf": [{"enum": [10, 20, 30]}, {"minimum": 60, "multipleOf": 60}]},
+        description="Seconds: 10, 20, 30 or a multiple of 60.",
     )
     evaluation_periods: int = Field(ge=1)
     datapoints_to_alarm: int | None = Field(default=None, ge=1)
@@ -66,9 +81,9 @@ class MetricAlarmSpec(Strict):
     @field_validator("period")
     @classmethod
     def _period(cls, value: int) -> int:
-        if value in (10, 30) or (value >= 60 and value % 60 == 0):
+        if value in (10, 20, 30) or (value >= 60 and value % 60 == 0):
             return value
-        raise ValueError(f"{value} is not a valid period: use 10, 30 or a multiple of 60")
+        raise ValueError(f"{value} is not a valid period: use 10, 20, 30 or a multiple of 60")
 
 
 class MetricAlarmMetadata(Metadata):
@@ -86,12 +101,22 @@ class MetricAlarm(Manifest):
 
 
 def check(manifest: MetricAlarm) -> Iterator[tuple[tuple[str | int, ...], str]]:
-    """Rules across fields: one kind of statistic; datapoints fit the evaluation periods."""
+    """Rules across fields: one kind of statistic; at most a day of periods; datapoints fit the
+    evaluation periods."""
     spec = manifest.spec
     if spec.statistic is None and spec.extended_statistic is None:
         yield ("spec",), "set either statistic or extendedStatistic"
     if spec.statistic is not None and spec.extended_statistic is not None:
         yield ("spec", "extendedStatistic"), "set either statistic or extendedStatistic, not both"
+    statistic = spec.extended_statistic or ""
+    if statistic.endswith("(:)"):
+        yield ("spec", "extendedStatistic"), f"{statistic} needs at least one bound"
+    if spec.period * spec.evaluation_periods > ONE_DAY:
+        yield (
+            ("spec", "evaluationPeriods"),
+            f"{spec.evaluation_periods} periods of {spec.period} s is more than one day "
+            f"({ONE_DAY} s), the most an alarm can evaluate",
+        )
     points = spec.datapoints_to_alarm
     if points is not None and points > spec.evaluation_periods:
         yield (
