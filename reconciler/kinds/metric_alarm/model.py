@@ -26,7 +26,7 @@ EXTENDED_STATISTIC = (
     rf"|PR\((?:{_NUMBER})?:(?:{_NUMBER})?\)"
     r"|IQM)$"
 )
-#: An alarm evaluates at most one day of data: period × evaluationPeriods ≤ 86,400 s.
+#: An alarm evaluates at most one day of data: period times evaluationPeriods is at most 86,400 s.
 ONE_DAY = 86_400
 PATTERN_HINTS[ALARM_NAME] = "an alarm name (1 to 255 printable characters)"
 PATTERN_HINTS[EXTENDED_STATISTIC] = (
