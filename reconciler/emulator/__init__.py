@@ -59,6 +59,7 @@ def install() -> None:
         # Lazy: importing these imports moto, which production code must never pay for.
         from reconciler.emulator import (
             budgets,
+            cloudwatch,
             lambda_alias,
             lambda_provisioned,
             lambda_updates,
@@ -67,6 +68,7 @@ def install() -> None:
         lambda_provisioned.install()
         lambda_alias.install()
         lambda_updates.install()
+        cloudwatch.install()
         budgets.install()
         _installed = True
 
