@@ -63,12 +63,14 @@ def install() -> None:
             lambda_alias,
             lambda_provisioned,
             lambda_updates,
+            rds,
         )
 
         lambda_provisioned.install()
         lambda_alias.install()
         lambda_updates.install()
         cloudwatch.install()
+        rds.install()
         budgets.install()
         _installed = True
 
