@@ -58,6 +58,7 @@ def install() -> None:
             return
         # Lazy: importing these imports moto, which production code must never pay for.
         from reconciler.emulator import (
+            budget_rules,
             budgets,
             cloudwatch,
             lambda_alias,
@@ -72,6 +73,7 @@ def install() -> None:
         cloudwatch.install()
         rds.install()
         budgets.install()
+        budget_rules.install()
         _installed = True
 
 
