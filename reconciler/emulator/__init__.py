@@ -61,6 +61,7 @@ def install() -> None:
             budget_rules,
             budgets,
             cloudwatch,
+            credentials,
             lambda_alias,
             lambda_provisioned,
             lambda_updates,
@@ -74,6 +75,7 @@ def install() -> None:
         rds.install()
         budgets.install()
         budget_rules.install()
+        credentials.install()
         _installed = True
 
 
