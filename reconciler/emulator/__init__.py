@@ -21,7 +21,7 @@ and against a moto server in the same process (``moto.server.ThreadedMotoServer`
 - :mod:`~reconciler.emulator.credentials`: assumed-role credentials that expire.
 
 How much of this is on, and how long delays last, is one :class:`Behaviour`
-(:mod:`~reconciler.emulator.behaviour`): all on by default; ``RECONCILER_EMULATOR=moto`` starts a
+(:mod:`~reconciler.emulator.settings`): all on by default; ``RECONCILER_EMULATOR=moto`` starts a
 process with moto's own behaviour. ``reconciler/emulator/README.md`` lists every rule and its
 source.
 
@@ -42,7 +42,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from reconciler.emulator.behaviour import Behaviour, behaviour, configure, current
+from reconciler.emulator.settings import Behaviour, behaviour, configure, current
 
 __all__ = ["Behaviour", "behaviour", "configure", "current", "emulated_aws", "install"]
 

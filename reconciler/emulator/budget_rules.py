@@ -32,7 +32,6 @@ from typing import Any, Final
 
 from moto.budgets.responses import BudgetsResponse
 
-from reconciler.emulator.behaviour import current
 from reconciler.emulator.budgets import (
     MAX_NOTIFICATIONS,
     BudgetsError,
@@ -40,6 +39,7 @@ from reconciler.emulator.budgets import (
     _invalid,
     _notification_key,
 )
+from reconciler.emulator.settings import current
 
 _MARKER: Final = "_reconciler_emulator_budget_rules"
 #: Budget types whose only limit is 100 PERCENTAGE.

@@ -48,7 +48,7 @@ from moto.cloudwatch.exceptions import (
 )
 from moto.cloudwatch.models import Alarm, CloudWatchBackend
 
-from reconciler.emulator.behaviour import current
+from reconciler.emulator.settings import current
 
 _MARKER: Final = "_reconciler_emulator_cloudwatch"
 _DAY: Final = 86_400

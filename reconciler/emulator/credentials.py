@@ -26,7 +26,7 @@ from moto.core.utils import get_service_model
 from moto.sts.models import STSBackend, sts_backends
 from moto.utilities.utils import get_partition
 
-from reconciler.emulator.behaviour import current
+from reconciler.emulator.settings import current
 
 _MARKER: Final = "_reconciler_emulator_credentials"
 _ISSUED_ATTR: Final = "_reconciler_issued"

@@ -28,9 +28,9 @@ from moto.awslambda.models import LambdaBackend
 from moto.awslambda.responses import LambdaResponse
 from moto.core.common_types import TYPE_RESPONSE
 
-from reconciler.emulator.behaviour import Pending, current
 from reconciler.emulator.lambda_common import split_name
 from reconciler.emulator.lambda_provisioned import _configs, look
+from reconciler.emulator.settings import Pending, current
 
 _MARKER: Final = "_reconciler_emulator_alias_shift"
 

@@ -13,7 +13,7 @@ from urllib.parse import unquote
 from moto.awslambda.exceptions import LambdaClientError
 from moto.awslambda.models import LambdaBackend
 
-from reconciler.emulator.behaviour import current
+from reconciler.emulator.settings import current
 
 #: AWS keeps at least this much concurrency unreserved in every account.
 MIN_UNRESERVED: Final = 100

@@ -57,12 +57,12 @@ from moto.awslambda_simple.models import lambda_simple_backends
 from moto.core.common_types import TYPE_RESPONSE
 from moto.core.models import DEFAULT_ACCOUNT_ID
 
-from reconciler.emulator.behaviour import Pending, current
 from reconciler.emulator.lambda_common import (
     MIN_UNRESERVED,
     ResourceConflictException,
     account_concurrency,
 )
+from reconciler.emulator.settings import Pending, current
 
 _MARKER: Final = "_reconciler_emulator_provisioned_concurrency"
 _STATE_ATTR: Final = "_reconciler_provisioned_concurrency"

@@ -43,7 +43,6 @@ from moto.awslambda.models import LambdaBackend
 from moto.awslambda.responses import LambdaResponse
 from moto.core.common_types import TYPE_RESPONSE
 
-from reconciler.emulator.behaviour import Pending, current
 from reconciler.emulator.lambda_common import (
     LambdaError,
     ResourceConflictException,
@@ -51,6 +50,7 @@ from reconciler.emulator.lambda_common import (
     function_arn,
     split_name,
 )
+from reconciler.emulator.settings import Pending, current
 
 _MARKER: Final = "_reconciler_emulator_lambda_updates"
 _STATE_ATTR: Final = "_reconciler_function_changes"

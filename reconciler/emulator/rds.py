@@ -50,7 +50,7 @@ from moto.rds.exceptions import (
 from moto.rds.models import DBCluster, RDSBackend
 from moto.rds.responses import RDSResponse
 
-from reconciler.emulator.behaviour import Pending, current
+from reconciler.emulator.settings import Pending, current
 
 _MARKER: Final = "_reconciler_emulator_rds"
 _PENDING_ATTR: Final = "_reconciler_modifying"
