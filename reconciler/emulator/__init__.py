@@ -1,22 +1,39 @@
-"""AWS operations moto 5.2 lacks, added to moto for the demo and the tests.
+"""AWS as AWS behaves, on moto: the operations moto 5.2 lacks and the rules it does not keep.
 
-moto emulates most of what the reconciler calls, but not Lambda provisioned concurrency
-(:mod:`reconciler.emulator.lambda_provisioned`) and not the Budgets updates, subscribers and tags
-(:mod:`reconciler.emulator.budgets`). :func:`install` patches those into moto's own classes, with
-the request and response shapes, HTTP status codes and error codes of the AWS API reference, so
-plain boto3 clients work against them both in process (``moto.mock_aws``) and against a moto
-server in the same process (``moto.server.ThreadedMotoServer``; call :func:`install` before the
-server answers its first Lambda request).
+moto emulates most of what the reconciler calls, but answers instantly and accepts more than AWS
+does. :func:`install` patches moto's own classes so that plain boto3 clients see AWS's request and
+response shapes, HTTP status codes, error codes and delays, both in process (``moto.mock_aws``)
+and against a moto server in the same process (``moto.server.ThreadedMotoServer``; call
+:func:`install` before the server answers its first request):
+
+- :mod:`~reconciler.emulator.lambda_provisioned`: provisioned concurrency (absent from moto), its
+  allocation over time, weighted aliases, the account's unreserved minimum;
+- :mod:`~reconciler.emulator.lambda_alias`: an alias with provisioned concurrency moving to a
+  new version, with routing weights meanwhile;
+- :mod:`~reconciler.emulator.lambda_updates`: ``LastUpdateStatus: InProgress`` and 409s after an
+  update, environment variable rules, ``TagsError``;
+- :mod:`~reconciler.emulator.cloudwatch`: alarm validation, tags kept on update, a missing
+  alarm's ``ResourceNotFoundException``;
+- :mod:`~reconciler.emulator.rds`: ``modifying`` clusters, Serverless v2 capacity by engine
+  version;
+- :mod:`~reconciler.emulator.budgets`: budget updates, subscribers, tags (absent from moto) and
+  AWS's rules on limits, filters and subscribers;
+- :mod:`~reconciler.emulator.credentials`: assumed-role credentials that expire.
+
+How much of this is on, and how long delays last, is one :class:`Behaviour`
+(:mod:`~reconciler.emulator.settings`): all on by default; ``RECONCILER_EMULATOR=moto`` starts a
+process with moto's own behaviour. ``reconciler/emulator/README.md`` lists every rule and its
+source.
 
 This package belongs to the ``demo`` extra: moto is imported only when :func:`install` runs, and
 the Lambda production code never imports it.
 
 Usage::
 
-    from reconciler.emulator import emulated_aws
+    from reconciler.emulator import behaviour, emulated_aws
 
-    with emulated_aws():
-        boto3.client("lambda").put_provisioned_concurrency_config(...)
+    with emulated_aws(), behaviour(lambda_update_reads=3):
+        boto3.client("lambda").update_function_configuration(...)
 """
 
 from __future__ import annotations
@@ -25,7 +42,9 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["emulated_aws", "install"]
+from reconciler.emulator.settings import Behaviour, behaviour, configure, current
+
+__all__ = ["Behaviour", "behaviour", "configure", "current", "emulated_aws", "install"]
 
 _lock = threading.Lock()
 _installed = False
@@ -38,10 +57,25 @@ def install() -> None:
         if _installed:
             return
         # Lazy: importing these imports moto, which production code must never pay for.
-        from reconciler.emulator import budgets, lambda_provisioned
+        from reconciler.emulator import (
+            budget_rules,
+            budgets,
+            cloudwatch,
+            credentials,
+            lambda_alias,
+            lambda_provisioned,
+            lambda_updates,
+            rds,
+        )
 
         lambda_provisioned.install()
+        lambda_alias.install()
+        lambda_updates.install()
+        cloudwatch.install()
+        rds.install()
         budgets.install()
+        budget_rules.install()
+        credentials.install()
         _installed = True
 
 

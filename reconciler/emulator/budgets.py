@@ -10,13 +10,16 @@ a method on moto's ``BudgetsResponse``; the state stays on moto's ``Budget`` obj
 AWS rules kept: a notification is identified by type, comparison operator, threshold and threshold
 type (``PERCENTAGE`` when omitted); at most 10 notifications per budget and, per notification, one
 SNS and ten e-mail subscribers (``CreationLimitExceededException``); a duplicate notification or
-subscriber is a ``DuplicateRecordException``; anything missing is a ``NotFoundException``;
+subscriber is a ``DuplicateRecordException`` (the subscriber limits answer AWS's text "one
+notification can only have 1 subscribers with type of SNS", aprin-labs/archimedes#1712); anything
+missing is a ``NotFoundException``;
 deleting a notification's last subscriber deletes the notification; ``UpdateBudget`` takes either
 ``BudgetLimit`` or ``PlannedBudgetLimits`` and resets the calculated spend; at most 50 tags per
 budget (``ServiceQuotaExceededException``), ``aws:`` keys are reserved. moto's own
 ``CreateNotification``, ``DeleteNotification`` and ``DescribeNotificationsForBudget`` are
 tightened to the same rules (moto accepts duplicates and answers a missing budget with a 500).
-Pagination tokens are opaque offsets.
+Pagination tokens are opaque offsets. More of AWS's rules, behind ``Behaviour.budgets_rules``, are
+in :mod:`reconciler.emulator.budget_rules`.
 """
 
 from __future__ import annotations
@@ -108,12 +111,13 @@ def _check_subscribers(subscribers: list[dict[str, Any]]) -> None:
     if len({_subscriber_key(s) for s in subscribers}) != len(subscribers):
         raise BudgetsError("DuplicateRecordException", "Duplicate subscriber in the request.")
     kinds = [s.get("SubscriptionType") for s in subscribers]
-    if kinds.count("SNS") > MAX_SNS_SUBSCRIBERS or kinds.count("EMAIL") > MAX_EMAIL_SUBSCRIBERS:
-        raise BudgetsError(
-            "CreationLimitExceededException",
-            f"A notification can have at most {MAX_SNS_SUBSCRIBERS} SNS and "
-            f"{MAX_EMAIL_SUBSCRIBERS} email subscribers.",
-        )
+    for kind, most in (("SNS", MAX_SNS_SUBSCRIBERS), ("EMAIL", MAX_EMAIL_SUBSCRIBERS)):
+        if kinds.count(kind) > most:
+            # AWS's wording, quoted in aprin-labs/archimedes#1712.
+            raise BudgetsError(
+                "CreationLimitExceededException",
+                f"one notification can only have {most} subscribers with type of {kind}",
+            )
 
 
 def _page(items: list[Any], token: str | None, size: int) -> tuple[list[Any], str | None]:

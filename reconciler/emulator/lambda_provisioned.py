@@ -12,26 +12,32 @@ Rules kept from AWS (error codes and messages as AWS returns them):
 - ``$LATEST``, or an alias pointing at ``$LATEST`` -> ``InvalidParameterValueException``; a missing
   function, version or alias -> ``ResourceNotFoundException``; a ``FunctionName`` whose embedded
   qualifier differs from ``Qualifier`` -> ``InvalidParameterValueException``.
+- An alias with routing weights (``RoutingConfig.AdditionalVersionWeights``, set by the caller or
+  by Lambda while the alias moves to a new version) -> ``InvalidParameterValueException`` "Alias
+  with weights can not be used with Provisioned Concurrency" (hashicorp/terraform#24957,
+  hashicorp/terraform-provider-aws#48116). Switch: ``Behaviour.weighted_alias_rule``.
 - An alias cannot get a config when the version it routes to has one, nor a version when an alias
   routing to it has one -> ``ResourceConflictException`` (409).
 - With reserved concurrency, the sum over all qualifiers must not exceed it ->
-  ``InvalidParameterValueException``. When ``MOTO_LAMBDA_CONCURRENCY_QUOTA`` is set (moto's own
-  switch for the account quota), provisioned concurrency of functions without a reservation must
-  leave 100 unreserved, as for reserved concurrency.
+  ``InvalidParameterValueException``. Without, provisioned concurrency draws on the account's
+  unreserved concurrency, which must keep 100 (``Behaviour.lambda_account_concurrency``, AWS's
+  default 1000, or moto's ``MOTO_LAMBDA_CONCURRENCY_QUOTA``). ``PutFunctionConcurrency`` obeys
+  the same account rule (moto checks it only when its variable is set).
 - Get of a qualifier without a config -> ``ProvisionedConcurrencyConfigNotFoundException`` (404);
   Delete of one is a no-op, as in AWS.
 
-Put answers ``Status: IN_PROGRESS`` with nothing allocated; the next read (Get or List) finds the
-config ``READY`` with everything allocated, so code that waits for READY runs its loop once.
-:func:`fail_provisioning` turns a config ``FAILED`` for tests of the failure path (in-process only).
-Deleting a function, a version or an alias drops its configs. State lives on moto's backend
-instance, so moto's reset clears it.
+Allocation takes time: Put answers ``Status: IN_PROGRESS`` with nothing allocated, and the config
+stays ``IN_PROGRESS`` for the next ``Behaviour.provisioning_reads`` reads (Get, List, or a refused
+Put), then reads ``READY`` with everything allocated. Moving the alias to another version starts
+allocation again (:mod:`reconciler.emulator.lambda_alias`): a read never reports ``READY`` for the
+new version before it is allocated. :func:`fail_provisioning` turns a config ``FAILED`` for tests
+of the failure path (in-process only). Deleting a function, a version or an alias drops its
+configs. State lives on moto's backend instance, so moto's reset clears it.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -51,6 +57,13 @@ from moto.awslambda_simple.models import lambda_simple_backends
 from moto.core.common_types import TYPE_RESPONSE
 from moto.core.models import DEFAULT_ACCOUNT_ID
 
+from reconciler.emulator.lambda_common import (
+    MIN_UNRESERVED,
+    ResourceConflictException,
+    account_concurrency,
+)
+from reconciler.emulator.settings import Pending, current
+
 _MARKER: Final = "_reconciler_emulator_provisioned_concurrency"
 _STATE_ATTR: Final = "_reconciler_provisioned_concurrency"
 _URL: Final = (
@@ -62,17 +75,15 @@ _UNPUBLISHED: Final = (
 _NOT_ALIAS_OR_VERSION: Final = (
     "The function resource provided must be an alias or a published version."
 )
+_WEIGHTED: Final = "Alias with weights can not be used with Provisioned Concurrency"
 _MAX_ITEMS: Final = 50
-_MIN_UNRESERVED: Final = 100
 
-
-class ResourceConflictException(LambdaClientError):
-    """409 ``ResourceConflictException`` (moto's own ConflictException has another code)."""
-
-    code = 409
-
-    def __init__(self, message: str) -> None:
-        super().__init__("ResourceConflictException", message)
+__all__ = [
+    "ProvisionedConfig",
+    "ResourceConflictException",
+    "fail_provisioning",
+    "install",
+]
 
 
 class ProvisionedConcurrencyConfigNotFoundException(LambdaClientError):
@@ -95,12 +106,23 @@ class ProvisionedConfig:
     last_modified: str
     status: str = "IN_PROGRESS"
     status_reason: str | None = None
+    #: Allocation still under way (None: it completes at the next look).
+    allocation: Pending | None = None
+    #: While the alias moves: the version it came from, which Lambda keeps routing to with
+    #: weights until the new version is allocated (see lambda_alias).
+    shifting_from: str | None = None
 
-    def observe(self) -> dict[str, Any]:
-        """The response fields of a read; an IN_PROGRESS config completes here."""
-        if self.status == "IN_PROGRESS":
-            self.status = "READY"
-        return self.view()
+    def look(self) -> bool:
+        """One request looks at the config: True while allocation is still under way.
+
+        An ``IN_PROGRESS`` config whose allocation has run its course becomes ``READY`` here.
+        """
+        if self.status != "IN_PROGRESS":
+            return False
+        if self.allocation is not None and self.allocation.look():
+            return True
+        self.status, self.allocation = "READY", None
+        return False
 
     def view(self) -> dict[str, Any]:
         """The response fields, with Allocated/Available as the status implies."""
@@ -174,8 +196,35 @@ def _alias_versions(backend: LambdaBackend, name: str) -> dict[str, set[str]]:
     return out
 
 
+def unreserved(backend: LambdaBackend, quota: int, skip: tuple[str, str | None]) -> int:
+    """The account's unreserved concurrency, leaving out `skip` (a function's reservation when
+    the qualifier is None, else one config of an unreserved function).
+
+    Reservations count whole; an unreserved function's provisioned concurrency draws on the
+    unreserved pool too (AWS: "Provisioned concurrency counts towards a function's reserved
+    concurrency and Regional quotas").
+    """
+    left = quota
+    configs = _configs(backend)
+    for fn in backend._lambdas.latest():
+        name = fn.function_name
+        if fn.reserved_concurrency is not None:
+            if skip != (name, None):
+                left -= int(fn.reserved_concurrency)
+            continue
+        left -= sum(c.requested for q, c in configs.get(name, {}).items() if skip != (name, q))
+    return left
+
+
+def _below_minimum(field: str) -> InvalidParameterValueException:
+    return InvalidParameterValueException(
+        f"Specified {field} for function decreases account's UnreservedConcurrentExecution "
+        f"below its minimum value of [{MIN_UNRESERVED}]."
+    )
+
+
 def _check_quota(backend: LambdaBackend, name: str, qualifier: str, requested: int) -> None:
-    """Reserved-concurrency and (opt-in) account checks, before a config is stored."""
+    """Reserved-concurrency and account checks, before a config is stored."""
     fn = _require_function(backend, name)
     configs = _configs(backend)
     others = sum(c.requested for q, c in configs.get(name, {}).items() if q != qualifier)
@@ -186,22 +235,41 @@ def _check_quota(backend: LambdaBackend, name: str, qualifier: str, requested: i
                 "reservedConcurrentExecution for function"
             )
         return
-    quota = os.environ.get("MOTO_LAMBDA_CONCURRENCY_QUOTA")
-    if quota is None:
-        return
-    unreserved = int(quota)
-    for other in backend._lambdas.latest():
-        if other.reserved_concurrency is not None:
-            unreserved -= int(other.reserved_concurrency)
-        else:
-            for q, c in configs.get(other.function_name, {}).items():
-                if (other.function_name, q) != (name, qualifier):
-                    unreserved -= c.requested
-    if unreserved - requested < _MIN_UNRESERVED:
-        raise InvalidParameterValueException(
-            "Specified ConcurrentExecutions for function decreases account's "
-            f"UnreservedConcurrentExecution below its minimum value of [{_MIN_UNRESERVED}]."
-        )
+    quota = account_concurrency()
+    if quota is not None and unreserved(backend, quota, (name, qualifier)) - requested < (
+        MIN_UNRESERVED
+    ):
+        raise _below_minimum("ConcurrentExecutions")
+
+
+def check_reservation(backend: LambdaBackend, name: str, reserved: int) -> None:
+    """PutFunctionConcurrency's account rule: what stays unreserved must be 100 or more."""
+    quota = account_concurrency()
+    if quota is not None and unreserved(backend, quota, (name, None)) - reserved < MIN_UNRESERVED:
+        raise _below_minimum("ReservedConcurrentExecutions")
+
+
+def look(backend: LambdaBackend, name: str, qualifier: str, config: ProvisionedConfig) -> bool:
+    """One request looks at the config of `name:qualifier`: True while allocation is under way.
+
+    When allocation completes after the alias moved, Lambda stops routing to the old version:
+    the weights it added to the alias go.
+    """
+    busy = config.look()
+    if not busy and config.shifting_from is not None:
+        injected = {"AdditionalVersionWeights": {config.shifting_from: 1.0}}
+        config.shifting_from = None
+        alias: Any = backend._lambdas._aliases.get(
+            make_function_arn(backend.region_name, backend.account_id, name), {}
+        ).get(qualifier)
+        if alias is not None and alias.routing_config == injected:
+            alias.routing_config = None
+    return busy
+
+
+def _weighted(backend: LambdaBackend, name: str, alias: str) -> bool:
+    routing: Any = backend.get_alias(alias, name).routing_config or {}
+    return bool(isinstance(routing, dict) and routing.get("AdditionalVersionWeights"))
 
 
 def put_config(
@@ -221,6 +289,12 @@ def put_config(
         raise InvalidParameterValueException(_UNPUBLISHED)
     configs = _configs(backend).setdefault(name, {})
     aliases = _alias_versions(backend, name)
+    if qualifier in aliases and current().weighted_alias_rule:
+        existing = configs.get(qualifier)
+        if existing is not None:
+            look(backend, name, qualifier, existing)  # the refused put is a look too
+        if _weighted(backend, name, qualifier):
+            raise InvalidParameterValueException(_WEIGHTED)
     if qualifier in aliases:
         if any(v in configs for v in aliases[qualifier]):
             raise ResourceConflictException(
@@ -231,7 +305,11 @@ def put_config(
         raise ResourceConflictException("Version is pointed by a Provisioned Concurrency alias")
     _check_quota(backend, name, qualifier, requested)
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")
-    configs[qualifier] = config = ProvisionedConfig(requested=requested, last_modified=now)
+    configs[qualifier] = config = ProvisionedConfig(
+        requested=requested,
+        last_modified=now,
+        allocation=Pending.start(current().provisioning_reads),
+    )
     return config.view()
 
 
@@ -243,14 +321,19 @@ def get_config(backend: LambdaBackend, function_name: str, qualifier: str | None
     config = _configs(backend).get(name, {}).get(qualifier)
     if config is None:
         raise ProvisionedConcurrencyConfigNotFoundException()
-    return config.observe()
+    look(backend, name, qualifier, config)
+    return config.view()
 
 
 def delete_config(backend: LambdaBackend, function_name: str, qualifier: str | None) -> None:
     """Drop a config; the qualifier must exist, the config need not."""
     name, qualifier = _split_name(function_name, qualifier)
     _target_version(backend, name, qualifier, _NOT_ALIAS_OR_VERSION)
-    _configs(backend).get(name, {}).pop(qualifier or "", None)
+    config = _configs(backend).get(name, {}).get(qualifier or "")
+    if config is not None:  # a move under way ends with the config: no more weights
+        config.status, config.allocation = "READY", None
+        look(backend, name, qualifier or "", config)
+        _configs(backend)[name].pop(qualifier or "", None)
 
 
 def list_configs(
@@ -266,8 +349,10 @@ def list_configs(
         start = int(marker)
     size = max(1, min(max_items or _MAX_ITEMS, _MAX_ITEMS))
     items = list(_configs(backend).get(name, {}).items())
+    for q, c in items[start : start + size]:
+        look(backend, name, q, c)
     page = [
-        {"FunctionArn": f"{fn.function_arn}:{q}", **c.observe()}
+        {"FunctionArn": f"{fn.function_arn}:{q}", **c.view()}
         for q, c in items[start : start + size]
     ]
     out: dict[str, Any] = {"ProvisionedConcurrencyConfigs": page}
@@ -368,8 +453,20 @@ def install() -> None:
         fn_name = unquote(function_name).split(":function:", 1)[-1].partition(":")[0]
         _configs(self).get(fn_name, {}).pop(name, None)
 
+    original_put_concurrency = LambdaBackend.put_function_concurrency
+
+    def put_function_concurrency(
+        self: LambdaBackend, function_name: str, reserved_concurrency: str
+    ) -> str:
+        name = unquote(function_name).split(":function:", 1)[-1].partition(":")[0]
+        _require_function(self, name)
+        check_reservation(self, name, int(reserved_concurrency))
+        result: str = original_put_concurrency(self, function_name, reserved_concurrency)
+        return result
+
     LambdaBackend.delete_function = delete_function  # type: ignore[method-assign]
     LambdaBackend.delete_alias = delete_alias  # type: ignore[method-assign]
+    LambdaBackend.put_function_concurrency = put_function_concurrency  # type: ignore[method-assign]
     _report_zero_reservation()
     setattr(LambdaResponse, _MARKER, True)
 

@@ -1,4 +1,10 @@
-"""Lambda provisioned concurrency as emulated by reconciler.emulator, driven by plain boto3."""
+"""Lambda provisioned concurrency as emulated by reconciler.emulator, driven by plain boto3.
+
+Sources: the Lambda API reference for Put/Get/Delete/ListProvisionedConcurrencyConfig(s) and the
+botocore model ``lambda/2015-03-31`` (shapes ``GetProvisionedConcurrencyConfigResponse``,
+``ProvisionedConcurrencyStatusEnum``, errors of ``PutProvisionedConcurrencyConfig``); the weighted
+alias rule from hashicorp/terraform#24957 and hashicorp/terraform-provider-aws#48116.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +22,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from moto.awslambda import urls
 
-from reconciler.emulator import emulated_aws, install
+from reconciler.emulator import behaviour, emulated_aws, install
 from reconciler.emulator.lambda_provisioned import fail_provisioning
 
 if TYPE_CHECKING:
@@ -73,9 +79,18 @@ def _deploy(lam: LambdaClient, endpoint_url: str | None = None) -> str:
     )["FunctionArn"]
     assert lam.publish_version(FunctionName=FN)["Version"] == "1"
     lam.update_function_configuration(FunctionName=FN, Description="second")
+    _until_updated(lam)
     assert lam.publish_version(FunctionName=FN)["Version"] == "2"
     lam.create_alias(FunctionName=FN, Name="live", FunctionVersion="1")
     return arn
+
+
+def _until_updated(lam: LambdaClient) -> None:
+    """Read $LATEST until its update is done, as a caller must before publishing."""
+    for _ in range(10):
+        if lam.get_function(FunctionName=FN)["Configuration"]["LastUpdateStatus"] == "Successful":
+            return
+    raise AssertionError("the update never finished")
 
 
 @pytest.fixture
@@ -88,7 +103,10 @@ def _error(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, int, str]:
     return err["Error"]["Code"], err["ResponseMetadata"]["HTTPStatusCode"], err["Error"]["Message"]
 
 
-def test_put_answers_202_in_progress_then_get_reports_ready(lam: LambdaClient, fn_arn: str) -> None:
+def test_put_answers_202_in_progress_then_reads_report_ready(
+    lam: LambdaClient, fn_arn: str
+) -> None:
+    """Allocation takes a read (``Behaviour.provisioning_reads``, 1 by default)."""
     put = lam.put_provisioned_concurrency_config(
         FunctionName=FN, Qualifier="live", ProvisionedConcurrentExecutions=5
     )
@@ -100,6 +118,9 @@ def test_put_answers_202_in_progress_then_get_reports_ready(lam: LambdaClient, f
     assert "StatusReason" not in put
     datetime.strptime(put["LastModified"], "%Y-%m-%dT%H:%M:%S%z")
 
+    first = lam.get_provisioned_concurrency_config(FunctionName=FN, Qualifier="live")
+    assert first["Status"] == "IN_PROGRESS"
+    assert first["AllocatedProvisionedConcurrentExecutions"] == 0
     got = lam.get_provisioned_concurrency_config(FunctionName=FN, Qualifier="live")
     assert got["ResponseMetadata"]["HTTPStatusCode"] == 200
     assert got["Status"] == "READY"
@@ -128,6 +149,7 @@ def test_list_returns_qualified_arns_and_paginates(lam: LambdaClient, fn_arn: st
     lam.put_provisioned_concurrency_config(
         FunctionName=FN, Qualifier="2", ProvisionedConcurrentExecutions=1
     )
+    lam.list_provisioned_concurrency_configs(FunctionName=FN)  # one read: still allocating
     listed = lam.list_provisioned_concurrency_configs(FunctionName=FN)
     assert "NextMarker" not in listed
     by_arn = {c["FunctionArn"]: c for c in listed["ProvisionedConcurrencyConfigs"]}
@@ -267,7 +289,41 @@ def test_sum_over_qualifiers_must_fit_reserved_concurrency(lam: LambdaClient, fn
     )
 
 
-def test_account_quota_is_enforced_when_moto_quota_is_set(
+def test_account_quota_leaves_100_unreserved(lam: LambdaClient, fn_arn: str) -> None:
+    """AWS's default account concurrency is 1000 and 100 must stay unreserved (Lambda developer
+    guide, "Configuring reserved concurrency"); moto checks it only with its quota variable."""
+    with pytest.raises(ClientError) as exc:
+        lam.put_provisioned_concurrency_config(
+            FunctionName=FN, Qualifier="live", ProvisionedConcurrentExecutions=901
+        )
+    code, status, message = _error(exc)
+    assert (code, status) == ("InvalidParameterValueException", 400)
+    assert message.endswith("below its minimum value of [100].")
+    lam.put_provisioned_concurrency_config(
+        FunctionName=FN, Qualifier="live", ProvisionedConcurrentExecutions=900
+    )
+    # The provisioned 900 draws on the unreserved pool: no reservation fits beside it.
+    with pytest.raises(ClientError) as exc:
+        lam.put_function_concurrency(FunctionName=FN, ReservedConcurrentExecutions=1)
+    assert _error(exc) == (
+        "InvalidParameterValueException",
+        400,
+        "Specified ReservedConcurrentExecutions for function decreases account's "
+        "UnreservedConcurrentExecution below its minimum value of [100].",
+    )
+
+
+def test_reservation_alone_must_leave_100_unreserved(lam: LambdaClient, fn_arn: str) -> None:
+    with pytest.raises(lam.exceptions.InvalidParameterValueException):
+        lam.put_function_concurrency(FunctionName=FN, ReservedConcurrentExecutions=901)
+    lam.put_function_concurrency(FunctionName=FN, ReservedConcurrentExecutions=900)
+    # Replacing the function's own reservation does not count it twice.
+    lam.put_function_concurrency(FunctionName=FN, ReservedConcurrentExecutions=900)
+    with behaviour(lambda_account_concurrency=None):
+        lam.put_function_concurrency(FunctionName=FN, ReservedConcurrentExecutions=5000)
+
+
+def test_account_quota_follows_moto_quota_when_set(
     lam: LambdaClient, fn_arn: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("MOTO_LAMBDA_CONCURRENCY_QUOTA", "150")
@@ -362,11 +418,15 @@ def test_server_mode_serves_lambda_and_budgets_extensions(aws_env: None) -> None
     try:
         lam = boto3.client("lambda", region_name=REGION, endpoint_url=endpoint)
         _deploy(lam, endpoint_url=endpoint)
+        lam.update_function_configuration(FunctionName=FN, Timeout=5)
+        with pytest.raises(lam.exceptions.ResourceConflictException):  # the server's patched too
+            lam.update_function_configuration(FunctionName=FN, Timeout=6)
         put = lam.put_provisioned_concurrency_config(
             FunctionName=FN, Qualifier="live", ProvisionedConcurrentExecutions=2
         )
         assert put["ResponseMetadata"]["HTTPStatusCode"] == 202
         assert put["Status"] == "IN_PROGRESS"
+        lam.get_provisioned_concurrency_config(FunctionName=FN, Qualifier="live")
         got = lam.get_provisioned_concurrency_config(FunctionName=FN, Qualifier="live")
         assert got["Status"] == "READY"
         with pytest.raises(lam.exceptions.ProvisionedConcurrencyConfigNotFoundException):
