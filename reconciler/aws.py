@@ -19,7 +19,14 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import boto3
+import botocore.session
 from botocore.config import Config
+from botocore.credentials import (
+    CredentialProvider,
+    CredentialResolver,
+    Credentials,
+    DeferredRefreshableCredentials,
+)
 
 from reconciler.pacing import Pacer, from_environment
 
@@ -49,6 +56,19 @@ def client(
     return session.client(service, **options)  # type: ignore[call-overload]
 
 
+class _Assumed(CredentialProvider):
+    """Hands botocore the assumed role's refreshable credentials."""
+
+    METHOD = "assume-role"
+
+    def __init__(self, credentials: Credentials) -> None:
+        super().__init__()
+        self._credentials = credentials
+
+    def load(self) -> Credentials:
+        return self._credentials
+
+
 class Clients:
     """Lazily built AWS clients for one account and region, safe to share between threads.
 
@@ -76,17 +96,30 @@ class Clients:
 
     @cached_property
     def session(self) -> boto3.Session:
-        """The session to act with: the caller's, or the assumed `assumeRoleArn` role's."""
+        """The session to act with: the caller's, or the assumed `assumeRoleArn` role's.
+
+        Assumed-role credentials expire (an hour by default); these are refreshed by botocore
+        before they do (`DeferredRefreshableCredentials`), so a run or a long `apply` outlives
+        them instead of failing with `ExpiredToken` half-way.
+        """
         if self._role_arn is None:
             return self._session
         sts = self._session.client("sts", region_name=self.region, config=self._config)
-        creds = sts.assume_role(RoleArn=self._role_arn, RoleSessionName="reconciler")["Credentials"]
-        return boto3.Session(
-            aws_access_key_id=creds["AccessKeyId"],
-            aws_secret_access_key=creds["SecretAccessKey"],
-            aws_session_token=creds["SessionToken"],
-            region_name=self.region,
-        )
+        role_arn = self._role_arn
+
+        def assume() -> dict[str, str]:
+            creds = sts.assume_role(RoleArn=role_arn, RoleSessionName="reconciler")["Credentials"]
+            return {
+                "access_key": creds["AccessKeyId"],
+                "secret_key": creds["SecretAccessKey"],
+                "token": creds["SessionToken"],
+                "expiry_time": creds["Expiration"].isoformat(),
+            }
+
+        core = botocore.session.Session()
+        assumed = DeferredRefreshableCredentials(refresh_using=assume, method="assume-role")
+        core.register_component("credential_provider", CredentialResolver([_Assumed(assumed)]))
+        return boto3.Session(botocore_session=core, region_name=self.region)
 
     def service(self, name: str) -> Any:
         """The one client of service `name` (botocore's name: "lambda", "rds") these Clients hand
