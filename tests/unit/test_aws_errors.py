@@ -54,6 +54,9 @@ def answered(code: str, status: int = 400, operation: str = "PutMetricAlarm") ->
         ("InternalFailure", 500, Failure.TRANSIENT),
         ("ServiceUnavailable", 503, Failure.TRANSIENT),
         ("ServiceException", 500, Failure.TRANSIENT),
+        # Expired credentials pass by themselves: the next attempt signs with refreshed ones.
+        ("ExpiredToken", 403, Failure.TRANSIENT),
+        ("ExpiredTokenException", 403, Failure.TRANSIENT),
         ("ValidationError", 400, Failure.PERMANENT),
         ("SomethingNew", 429, Failure.THROTTLED),
         ("SomethingNew", 502, Failure.TRANSIENT),
