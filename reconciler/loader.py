@@ -242,6 +242,28 @@ def _folder_rules(
                 )
 
 
+def unpinned_images(manifests: EnvironmentManifests) -> tuple[str, ...]:
+    """A warning for each image given by tag while the Environment does not require digests.
+
+    AWS resolves a tag to a digest once, when the function or task definition is updated: a tag
+    pushed again to a new image is never deployed, and the plan shows no drift (the Lambda
+    developer guide, "Container images"; ECS resolves tags when a task definition revision is
+    deployed). The plan says so instead of staying silent.
+    """
+    if manifests.environment.spec.require_image_digest:
+        return ()
+    found = []
+    for manifest in manifests.resources:
+        image = getattr(manifest.spec, "image", None)
+        if isinstance(image, str) and not re.search(IMAGE_DIGEST, image):
+            found.append(
+                f"{manifest.kind}/{manifest.name}: image '{image}' is a tag; AWS resolves a tag "
+                "once, so a new image pushed under the same tag is never deployed: pin it by "
+                "digest (@sha256:…), or set requireImageDigest to make pinning the rule"
+            )
+    return tuple(found)
+
+
 def load_environment(folder: str) -> EnvironmentManifests:
     """The validated manifests of one environment folder; raises `ManifestsInvalid` otherwise."""
     loaded, errors = load_folder(folder)

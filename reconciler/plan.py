@@ -91,6 +91,9 @@ class Plan(_Value):
     region: str
     revision: str | None = None
     changes: tuple[Change, ...] = ()
+    #: What a person should know that is not drift (an image that a moved tag will not update):
+    #: one sentence each, in the JSON only when there is one.
+    warnings: tuple[str, ...] = ()
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -117,7 +120,8 @@ class Plan(_Value):
         """The contract's plan JSON (key order as in the contract)."""
         body = self.model_dump(mode="json", by_alias=True)
         order = ["apiVersion", "environment", "account", "region", "revision", "summary"]
-        return {**{key: body[key] for key in order}, "changes": body["changes"]}
+        warnings = {"warnings": body["warnings"]} if self.warnings else {}
+        return {**{key: body[key] for key in order}, "changes": body["changes"], **warnings}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Plan:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from reconciler import ownership
-from reconciler.loader import EnvironmentManifests
+from reconciler.loader import EnvironmentManifests, unpinned_images
 from reconciler.model import Manifest
 from reconciler.plan import OWNER_TAG, Action, Change, Diff, Observed, Plan, owner_of
 
@@ -89,6 +89,7 @@ def build_plan(
         region=spec.region,
         revision=revision,
         changes=tuple(changes),
+        warnings=unpinned_images(manifests),
     )
 
 

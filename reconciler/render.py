@@ -58,6 +58,7 @@ class Text:
             lines.append("No changes. AWS matches the manifests.")
         if unchanged:
             lines.append(f"  {len(unchanged)} unchanged: {', '.join(unchanged)}")
+        lines += [f"\nWarning: {warning}" for warning in plan.warnings]
         lines += ["", f"Plan: {summary_line(plan)}."]
         return "\n".join(lines)
 
@@ -134,6 +135,8 @@ def markdown(plan: Plan) -> str:
             "",
             "</details>",
         ]
+    if plan.warnings:
+        lines += ["", *[f"> **Warning:** {warning}" for warning in plan.warnings]]
     return "\n".join(lines) + "\n"
 
 

@@ -309,3 +309,35 @@ def test_a_verify_that_fails_still_returns_every_result() -> None:
     assert [r.succeeded for r in results] == [True]
     assert verified is None
     assert error is not None and "verifying failed" in error
+
+
+TAGGED = "123456789012.dkr.ecr.us-east-1.amazonaws.com/api:1.14.0"
+PINNED = "123456789012.dkr.ecr.us-east-1.amazonaws.com/api@sha256:" + "a" * 64
+
+
+def test_an_image_given_by_tag_is_warned_about_in_the_plan() -> None:
+    """A tag pushed again is never deployed (AWS resolves tags once): the plan says so."""
+    plan = build_plan(
+        manifests(function("api", image=TAGGED), function("pinned", image=PINNED)),
+        Observation(),
+        ENGINES,
+    )
+
+    assert len(plan.warnings) == 1
+    assert plan.warnings[0].startswith(f"LambdaFunction/api: image '{TAGGED}' is a tag")
+    assert plan.to_json()["warnings"] == list(plan.warnings)
+    assert Plan.from_json(plan.to_json()) == plan
+    from reconciler.render import Text, markdown
+
+    assert f"Warning: {plan.warnings[0]}" in Text().plan(plan)
+    assert plan.warnings[0] in markdown(plan)
+
+
+def test_no_warning_when_digests_are_required_or_images_pinned() -> None:
+    required = build_plan(
+        manifests(function("api", image=PINNED), requireImageDigest=True), Observation(), ENGINES
+    )
+    pinned = build_plan(manifests(function("api", image=PINNED)), Observation(), ENGINES)
+
+    assert required.warnings == pinned.warnings == ()
+    assert "warnings" not in pinned.to_json()
