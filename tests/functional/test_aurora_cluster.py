@@ -280,3 +280,33 @@ def test_one_bound_on_a_cluster_without_scaling_is_a_permanent_error(
 
     with pytest.raises(PermanentError, match="declare both minCapacity and maxCapacity"):
         ENGINE.apply(aws, change, context)
+
+
+@pytest.mark.parametrize(
+    ("spec", "needs"),
+    [
+        ({"minCapacity": 0, "maxCapacity": 4}, "minCapacity 0 (auto-pause) needs"),
+        ({"minCapacity": 1, "maxCapacity": 200}, "maxCapacity above 128 needs"),
+    ],
+)
+def test_a_capacity_the_engine_version_lacks_fails_with_a_sentence_that_says_so(
+    aws: Clients, context: Context, spec: dict[str, float], needs: str
+) -> None:
+    """AWS offers auto-pause and 256 ACUs only on recent engine versions (the Aurora user guide)
+    and answers a bare InvalidParameterValue otherwise: the failed change says what to do."""
+    aws.rds.create_db_cluster(
+        DBClusterIdentifier="legacy",
+        Engine="aurora-postgresql",
+        EngineVersion="14.6",
+        MasterUsername="admin",
+        MasterUserPassword="password123",
+        ServerlessV2ScalingConfiguration={"MinCapacity": 1, "MaxCapacity": 4},
+        Tags=[{"Key": OWNER_TAG, "Value": "dev"}],
+    )
+    (change,) = plan_for(aws, context, cluster_manifest("legacy", **spec)).writes
+
+    with pytest.raises(PermanentError) as refused:
+        ENGINE.apply(aws, change, context)
+
+    assert needs in str(refused.value)
+    assert "the cluster runs aurora-postgresql 14.6" in str(refused.value)

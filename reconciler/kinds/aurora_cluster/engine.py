@@ -7,6 +7,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from reconciler.aws_errors import Failure, describe, failure
 from reconciler.errors import PermanentError
 from reconciler.kinds.aurora_cluster import KIND
 from reconciler.kinds.aurora_cluster.model import (
@@ -107,12 +108,18 @@ class AuroraServerlessClusterEngine(Engine["DBClusterTypeDef"]):
         if not params:
             return False
         rds: RDSClient = self.client(aws)
-        self.call(
-            rds.modify_db_cluster,
-            DBClusterIdentifier=cluster["DBClusterIdentifier"],
-            ApplyImmediately=True,
-            **params,
-        )
+        try:
+            self.call(
+                rds.modify_db_cluster,
+                DBClusterIdentifier=cluster["DBClusterIdentifier"],
+                ApplyImmediately=True,
+                **params,
+            )
+        except Exception as exc:
+            refused = _capacity_refused(cluster, params, exc, f"{self.kind}/{current.name}")
+            if refused is None:
+                raise
+            raise refused from exc
         return True
 
     def tag(
@@ -168,6 +175,42 @@ def _fields(cluster: DBClusterTypeDef) -> dict[str, Any]:
 
 def _tags(cluster: DBClusterTypeDef) -> dict[str, str]:
     return {tag["Key"]: tag["Value"] for tag in cluster.get("TagList", []) if "Key" in tag}
+
+
+#: What the Aurora user guide says needs a recent engine version ("Aurora Serverless v2 capacity";
+#: "Scaling to Zero ACUs").
+_NEEDS = {
+    "minCapacity 0 (auto-pause)": "aurora-postgresql 13.15, 14.12, 15.7, 16.3 or later, or "
+    "aurora-mysql 3.08.0 or later",
+    "maxCapacity above 128": "aurora-postgresql 13.13, 14.10, 15.5, 16.1 or later, or "
+    "aurora-mysql 3.06.0 or later",
+}
+
+
+def _capacity_refused(
+    cluster: DBClusterTypeDef, params: dict[str, Any], error: BaseException, ref: str
+) -> PermanentError | None:
+    """The sentence for AWS refusing a capacity the cluster's engine version cannot have (AWS's
+    own answer is a bare InvalidParameterValue), or None for any other failure."""
+    config = params.get("ServerlessV2ScalingConfiguration")
+    if config is None or failure(error) is not Failure.PERMANENT:
+        return None
+    needs = [
+        what
+        for what, wanted in (
+            ("minCapacity 0 (auto-pause)", config["MinCapacity"] == 0),
+            ("maxCapacity above 128", config["MaxCapacity"] > 128),
+        )
+        if wanted
+    ]
+    if not needs:
+        return None
+    running = f"{cluster.get('Engine', 'its engine')} {cluster.get('EngineVersion', '')}".strip()
+    return PermanentError(
+        f"{ref}: AWS refused the capacity ({describe(error)}); "
+        + "; ".join(f"{what} needs {_NEEDS[what]}" for what in needs)
+        + f", and the cluster runs {running}: upgrade the engine, or change the manifest"
+    )
 
 
 def _modification(desired: dict[str, Any], current: dict[str, Any], ref: str) -> dict[str, Any]:
