@@ -6,6 +6,7 @@ means AWS's default.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
@@ -14,18 +15,18 @@ from pydantic import ConfigDict, Field, StringConstraints, field_validator
 from reconciler.model import PATTERN_HINTS, Arn, Manifest, Metadata, Strict, tidy_schema
 
 ALARM_NAME = r"^[^\x00-\x1f\x7f]{1,255}$"
-_NUMBER = r"[0-9]+(?:\.[0-9]+)?"
-_BOUND = rf"{_NUMBER}%?"
-#: CloudWatch's percentile-based statistics: pNN and the tmNN, wmNN, tcNN, tsNN shorthands, the
-#: ranged forms TM(a%:b%), WM(…), TC(…), TS(…) (bounds in percent or absolute values, either may
-#: be left out), the percentile rank PR(n:m), and IQM (the CloudWatch User Guide, "Statistics
-#: definitions").
+_NUMBER = r"-?[0-9]+(?:\.[0-9]+)?"
+_PERCENT = r"[0-9]{1,2}(?:\.[0-9]+)?%"
+#: The extended statistics `PutMetricAlarm` takes (the botocore model's documentation of
+#: `ExtendedStatistic`): p90, tm90, tc90, ts90, wm90, IQM, PR(n:m) with n and m values of the
+#: metric (one may be left out), and TC/TM/TS/WM(X%:X%) with X from 10 to 90 (`check`).
 EXTENDED_STATISTIC = (
-    r"^(?:(?:p|tm|wm|tc|ts|pr|TM|WM|TC|TS|PR)(?:100|[0-9]{1,2}(?:\.[0-9]{1,10})?)"
-    rf"|(?:TM|WM|TC|TS)\((?:{_BOUND})?:(?:{_BOUND})?\)"
+    r"^(?:(?:p|tm|tc|ts|wm)(?:100|[0-9]{1,2}(?:\.[0-9]{1,10})?)"
+    rf"|(?:TC|TM|TS|WM)\({_PERCENT}:{_PERCENT}\)"
     rf"|PR\((?:{_NUMBER})?:(?:{_NUMBER})?\)"
     r"|IQM)$"
 )
+_RANGE = re.compile(r"^(?:TC|TM|TS|WM)\(([0-9.]+)%:([0-9.]+)%\)$")
 #: An alarm evaluates at most one day of data: period times evaluationPeriods is at most 86,400 s.
 ONE_DAY = 86_400
 PATTERN_HINTS[ALARM_NAME] = "an alarm name (1 to 255 printable characters)"
@@ -109,7 +110,10 @@ def check(manifest: MetricAlarm) -> Iterator[tuple[tuple[str | int, ...], str]]:
     if spec.statistic is not None and spec.extended_statistic is not None:
         yield ("spec", "extendedStatistic"), "set either statistic or extendedStatistic, not both"
     statistic = spec.extended_statistic or ""
-    if statistic.endswith("(:)"):
+    ranged = _RANGE.match(statistic)
+    if ranged and not all(10 <= float(bound) <= 90 for bound in ranged.groups()):
+        yield ("spec", "extendedStatistic"), f"{statistic}: each bound is from 10% to 90%"
+    if statistic == "PR(:)":
         yield ("spec", "extendedStatistic"), f"{statistic} needs at least one bound"
     if spec.period * spec.evaluation_periods > ONE_DAY:
         yield (
