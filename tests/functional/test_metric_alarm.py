@@ -7,9 +7,11 @@ from collections import Counter
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from reconciler.aws import Clients
 from reconciler.context import Context
+from reconciler.emulator import behaviour
 from reconciler.errors import PermanentError
 from reconciler.kinds.metric_alarm.engine import ENGINE
 from reconciler.kinds.metric_alarm.model import MetricAlarm
@@ -450,3 +452,62 @@ def test_a_create_never_overwrites_an_alarm_another_environment_made_since_the_p
     with pytest.raises(PermanentError, match="owned by environment 'prod'"):
         apply_plan(aws, context, plan)
     assert aws_tags(aws, "errors") == {OWNER_TAG: "prod"}
+
+
+# --- as real AWS behaves (reconciler.emulator's CloudWatch rules) ----------------------------
+
+
+def test_a_missing_alarm_is_created_although_aws_refuses_to_list_its_tags(
+    aws: Clients, context: Context
+) -> None:
+    """AWS answers ListTagsForResource of a missing alarm with ResourceNotFoundException (moto
+    answered no tags): the owner read before a create must take that as "no alarm, no owner"."""
+    with behaviour(cloudwatch_missing_alarm_error=True, cloudwatch_alarm_rules=True):
+        with pytest.raises(ClientError, match="ResourceNotFoundException"):
+            aws_tags(aws, "errors")
+        manifest = alarm_manifest("errors", **FULL_SPEC)
+        plan = plan_for(aws, context, manifest)
+        assert [change.action for change in plan.changes] == [Action.CREATE]
+
+        apply_plan(aws, context, plan)
+
+        assert aws_tags(aws, "errors") == {OWNER_TAG: "dev"}
+        assert plan_for(aws, context, manifest).in_sync
+
+
+def test_an_alarm_deleted_between_its_two_reads_is_reported_missing_in_one_sentence(
+    aws: Clients, context: Context
+) -> None:
+    """DescribeAlarms finds it, ListTagsForResource then answers ResourceNotFoundException."""
+    make_alarm(aws, "errors", FULL_PUT, owner="dev")
+    manifest = alarm_manifest("errors", **BASE_SPEC)
+    plan = plan_for(aws, context, manifest)
+    assert plan.summary.update == 1
+    deleted: list[str] = []
+
+    def delete_once(**_: Any) -> None:
+        if not deleted:
+            deleted.append("errors")
+            aws.cloudwatch.delete_alarms(AlarmNames=["errors"])
+
+    aws.cloudwatch.meta.events.register("after-call.cloudwatch.DescribeAlarms", delete_once)
+    with pytest.raises(PermanentError, match="does not exist; plan again to create it"):
+        apply_plan(aws, context, plan)
+    assert deleted == ["errors"]
+
+
+def test_a_create_whose_alarm_appeared_untagged_since_the_plan_still_gets_the_tag(
+    aws: Clients, context: Context
+) -> None:
+    """PutMetricAlarm ignores Tags on an existing alarm: the tag must come from TagResource."""
+    manifest = alarm_manifest("errors", **FULL_SPEC)
+    plan = plan_for(aws, context, manifest)
+    assert plan.summary.create == 1
+    make_alarm(aws, "errors", BASE_PUT)  # made by someone else, untagged, after the plan
+    calls = count_calls(aws)
+
+    apply_plan(aws, context, plan)
+
+    assert calls["TagResource"] == 1
+    assert aws_tags(aws, "errors") == {OWNER_TAG: "dev"}
+    assert plan_for(aws, context, manifest).in_sync
