@@ -15,7 +15,7 @@ from reconciler.emulator import behaviour
 from reconciler.errors import PermanentError
 from reconciler.kinds.metric_alarm.engine import ENGINE
 from reconciler.kinds.metric_alarm.model import MetricAlarm
-from reconciler.plan import OWNER_TAG, Action, Diff, Plan
+from reconciler.plan import OWNER_TAG, Action, Change, Diff, Plan
 from tests.builders import apply_each, document_of, plan_with
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:"
@@ -511,3 +511,109 @@ def test_a_create_whose_alarm_appeared_untagged_since_the_plan_still_gets_the_ta
     assert calls["TagResource"] == 1
     assert aws_tags(aws, "errors") == {OWNER_TAG: "dev"}
     assert plan_for(aws, context, manifest).in_sync
+
+
+PERCENTILE_PUT: dict[str, Any] = {
+    **{key: value for key, value in BASE_PUT.items() if key != "Statistic"},
+    "ExtendedStatistic": "p99",
+    "Unit": "Milliseconds",
+    "EvaluateLowSampleCountPercentile": "ignore",
+}
+PERCENTILE_SPEC: dict[str, Any] = {
+    **{key: value for key, value in BASE_SPEC.items() if key != "statistic"},
+    "extendedStatistic": "p99",
+}
+
+
+def test_unit_and_low_sample_count_handling_are_no_drift_and_survive_an_update(
+    aws: Clients, context: Context
+) -> None:
+    """Neither is in the manifest; PutMetricAlarm resets what it is not sent."""
+    make_alarm(aws, "latency", PERCENTILE_PUT, owner="dev")
+    assert plan_for(aws, context, alarm_manifest("latency", **PERCENTILE_SPEC)).in_sync
+    manifest = alarm_manifest("latency", **{**PERCENTILE_SPEC, "threshold": 500})
+    plan = plan_for(aws, context, manifest)
+    (change,) = plan.changes
+    assert [diff.field for diff in change.diffs] == ["threshold"]
+
+    apply_plan(aws, context, plan)
+
+    alarm = aws_alarm(aws, "latency")
+    assert alarm is not None
+    assert alarm["Threshold"] == 500
+    assert alarm["Unit"] == "Milliseconds"
+    assert alarm["EvaluateLowSampleCountPercentile"] == "ignore"
+    assert plan_for(aws, context, manifest).in_sync
+
+
+METRIC_MATH_PUT: dict[str, Any] = {
+    "EvaluationPeriods": 3,
+    "Threshold": 1.0,
+    "ComparisonOperator": "GreaterThanThreshold",
+    "Metrics": [
+        {"Id": "e1", "Expression": "m1 + m2", "ReturnData": True},
+        *(
+            {
+                "Id": f"m{i}",
+                "MetricStat": {
+                    "Metric": {"Namespace": "AWS/Lambda", "MetricName": metric},
+                    "Period": 60,
+                    "Stat": "Sum",
+                },
+                "ReturnData": False,
+            }
+            for i, metric in ((1, "Errors"), (2, "Throttles"))
+        ),
+    ],
+}
+ANOMALY_PUT: dict[str, Any] = {
+    "EvaluationPeriods": 3,
+    "ComparisonOperator": "LessThanLowerOrGreaterThanUpperThreshold",
+    "ThresholdMetricId": "band",
+    "Metrics": [
+        {"Id": "band", "Expression": "ANOMALY_DETECTION_BAND(m1, 2)", "ReturnData": True},
+        {
+            "Id": "m1",
+            "MetricStat": {
+                "Metric": {"Namespace": "AWS/Lambda", "MetricName": "Errors"},
+                "Period": 60,
+                "Stat": "Sum",
+            },
+            "ReturnData": True,
+        },
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("put", "uses"),
+    [(METRIC_MATH_PUT, "uses metric math"), (ANOMALY_PUT, "uses anomaly detection")],
+    ids=["metric-math", "anomaly-detection"],
+)
+def test_an_alarm_a_manifest_cannot_express_is_blocked_and_never_overwritten(
+    aws: Clients, context: Context, put: dict[str, Any], uses: str
+) -> None:
+    make_alarm(aws, "errors", put, owner="dev")
+    before = aws_alarm(aws, "errors")
+    manifest = alarm_manifest("errors", **BASE_SPEC)
+
+    plan = plan_for(aws, context, manifest)
+    (change,) = plan.changes
+    assert change.action is Action.BLOCKED
+    assert change.reason is not None
+    assert change.reason.startswith(uses)
+    assert "a MetricAlarm manifest cannot express it, so it is never overwritten" in change.reason
+    apply_plan(aws, context, plan)
+    assert aws_alarm(aws, "errors") == before
+
+    # A plan made before the alarm became one: apply reads it again and refuses.
+    stale = Change(
+        kind="MetricAlarm",
+        name="errors",
+        action=Action.UPDATE,
+        diffs=(Diff(field="threshold", desired=1.0, actual=2.0),),
+        desired=ENGINE.desired(manifest),
+    )
+    with pytest.raises(PermanentError, match=uses):
+        ENGINE.apply(aws, stale, context)
+    assert aws_alarm(aws, "errors") == before
