@@ -613,3 +613,17 @@ def test_a_budget_with_planned_limits_is_blocked_and_never_overwritten(
     with pytest.raises(PermanentError, match="has planned limits"):
         ENGINE.apply(aws, stale, context)
     assert aws_budget(aws.budgets) == before
+
+
+@pytest.mark.parametrize("budget_type", ["RI_UTILIZATION", "SAVINGS_PLANS_COVERAGE"])
+def test_a_utilisation_or_coverage_budget_is_created_with_the_limit_aws_fixes(
+    aws: Clients, context: Context, budget_type: str
+) -> None:
+    """AWS fixes these budgets' limit at 100 PERCENTAGE; a limit in USD is refused."""
+    declared = manifest(limit={"amount": 100}, budgetType=budget_type, notifications=[])
+    with behaviour(budgets_rules=True):
+        apply_all(aws, context, plan(aws, context, declared))
+
+        limit = aws_budget(aws.budgets)["BudgetLimit"]
+        assert (float(limit["Amount"]), limit["Unit"]) == (100.0, "PERCENTAGE")
+        assert plan(aws, context, declared).in_sync

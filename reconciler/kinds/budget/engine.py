@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from reconciler.kinds.base import Current, Engine, Reading
 from reconciler.kinds.budget import KIND
 from reconciler.kinds.budget import notifications as sets
-from reconciler.kinds.budget.model import Budget, BudgetSpec
+from reconciler.kinds.budget.model import FIXED_AT_100, Budget, BudgetSpec
 from reconciler.kinds.budget.notifications import Note
 from reconciler.kinds.compare import compare
 from reconciler.ownership import owner
@@ -104,10 +104,13 @@ class BudgetEngine(Engine[State]):
         return found, mine
 
     def desired(self, manifest: Manifest) -> dict[str, Any]:
-        """The whole budget with defaults filled in; notifications and subscribers sorted."""
+        """The whole budget with defaults filled in; notifications and subscribers sorted. A
+        utilisation or coverage budget's limit is AWS's only one, 100 PERCENTAGE (the manifest
+        can say only 100, and its unit USD, which AWS refuses for these)."""
         spec = _spec(manifest)
+        unit = "PERCENTAGE" if spec.budget_type in FIXED_AT_100 else spec.limit.unit
         return {
-            "limit": {"amount": sets.number(spec.limit.amount), "unit": spec.limit.unit},
+            "limit": {"amount": sets.number(spec.limit.amount), "unit": unit},
             "timeUnit": spec.time_unit,
             "budgetType": spec.budget_type,
             "notifications": sets.canonical(_declared_notes(spec)),
