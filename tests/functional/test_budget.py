@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -9,6 +10,7 @@ from botocore.stub import Stubber
 
 from reconciler.aws import Clients
 from reconciler.context import Context
+from reconciler.emulator import behaviour
 from reconciler.errors import PermanentError, TemporaryError
 from reconciler.kinds.budget.engine import ENGINE, BudgetEngine
 from reconciler.kinds.budget.model import Budget
@@ -456,12 +458,17 @@ def test_budgets_are_read_page_by_page(aws: Clients, context: Context) -> None:
         stub.add_response(
             "describe_budgets",
             {"Budgets": [budget("a")], "NextToken": "p2"},
-            {"AccountId": ACCOUNT, "MaxResults": 1000},
+            {"AccountId": ACCOUNT, "MaxResults": 1000, "ShowFilterExpression": True},
         )
         stub.add_response(
             "describe_budgets",
             {"Budgets": [budget("b")]},
-            {"AccountId": ACCOUNT, "MaxResults": 1000, "NextToken": "p2"},
+            {
+                "AccountId": ACCOUNT,
+                "MaxResults": 1000,
+                "NextToken": "p2",
+                "ShowFilterExpression": True,
+            },
         )
         for name, env in (("a", "dev"), ("b", "staging")):
             stub.add_response(
@@ -498,3 +505,125 @@ def test_a_prune_read_reads_each_budgets_tags_once(aws: Clients, context: Contex
         + ["ListTagsForResource"] * 4
         + ["DescribeSubscribersForNotification"] * 2 * 2
     )
+
+
+# --- what UpdateBudget must send back (it replaces the whole budget) -----------------------------
+
+FILTER = {"Dimensions": {"Key": "SERVICE", "Values": ["Amazon Elastic Compute Cloud - Compute"]}}
+AUTO_ADJUST = {"AutoAdjustType": "HISTORICAL", "HistoricalOptions": {"BudgetAdjustmentPeriod": 3}}
+
+
+def seed_whole(client: BudgetsClient, name: str = "team", **extra: Any) -> None:
+    """A budget with settings no manifest field holds, its limit drifted (40, SPEC says 50)."""
+    budget: Any = {
+        "BudgetName": name,
+        "BudgetLimit": {"Amount": "40", "Unit": "USD"},
+        "TimeUnit": "MONTHLY",
+        "BudgetType": "COST",
+        **extra,
+    }
+    client.create_budget(
+        AccountId=ACCOUNT,
+        Budget=budget,
+        NotificationsWithSubscribers=IN_SYNC,  # type: ignore[arg-type]
+        ResourceTags=[{"Key": OWNER_TAG, "Value": "dev"}],
+    )
+
+
+def aws_budget(client: BudgetsClient, name: str = "team") -> dict[str, Any]:
+    found = client.describe_budget(AccountId=ACCOUNT, BudgetName=name, ShowFilterExpression=True)
+    return dict(found["Budget"])
+
+
+def test_a_limit_update_keeps_the_filter_expression_and_auto_adjustment(
+    aws: Clients, context: Context
+) -> None:
+    """AWS returns FilterExpression only when asked (ShowFilterExpression), and UpdateBudget drops
+    whatever it is not sent."""
+    with behaviour(budgets_rules=True):
+        seed_whole(aws.budgets, FilterExpression=FILTER, AutoAdjustData=AUTO_ADJUST)
+        (change,) = plan(aws, context, manifest()).changes
+        assert [diff.field for diff in change.diffs] == ["limit.amount"]
+        calls = Calls(aws.budgets)
+
+        apply_all(aws, context, plan(aws, context, manifest()))
+
+        assert calls.writes == ["UpdateBudget"]
+        budget = aws_budget(aws.budgets)
+        assert budget["BudgetLimit"]["Amount"] in ("50", "50.0")
+        assert budget["FilterExpression"] == FILTER
+        assert budget["AutoAdjustData"]["HistoricalOptions"] == AUTO_ADJUST["HistoricalOptions"]
+        assert "CostFilters" not in budget  # AWS refuses the two together
+        assert plan(aws, context, manifest()).in_sync
+
+
+def test_a_limit_update_keeps_the_cost_filters_and_cost_types_of_an_older_budget(
+    aws: Clients, context: Context
+) -> None:
+    cost_types = {"IncludeTax": False, "IncludeCredit": False}
+    with behaviour(budgets_rules=True):
+        seed_whole(
+            aws.budgets,
+            CostFilters={"Service": ["Amazon Elastic Compute Cloud - Compute"]},
+            CostTypes=cost_types,
+        )
+
+        apply_all(aws, context, plan(aws, context, manifest()))
+
+        budget = aws_budget(aws.budgets)
+        assert budget["CostFilters"] == {"Service": ["Amazon Elastic Compute Cloud - Compute"]}
+        assert {key: budget["CostTypes"][key] for key in cost_types} == cost_types
+        assert "FilterExpression" not in budget
+        assert plan(aws, context, manifest()).in_sync
+
+
+def test_a_budget_with_planned_limits_is_blocked_and_never_overwritten(
+    aws: Clients, context: Context
+) -> None:
+    """A manifest declares one limit; UpdateBudget takes BudgetLimit or PlannedBudgetLimits, never
+    both, so any update would either drop the planned limits or never apply the declared one."""
+    month = datetime.now(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    planned = {str(int(month.timestamp())): {"Amount": "40", "Unit": "USD"}}
+    budget: Any = {
+        "BudgetName": "team",
+        "TimeUnit": "MONTHLY",
+        "BudgetType": "COST",
+        "PlannedBudgetLimits": planned,
+    }
+    aws.budgets.create_budget(
+        AccountId=ACCOUNT,
+        Budget=budget,
+        ResourceTags=[{"Key": OWNER_TAG, "Value": "dev"}],
+    )
+    before = aws_budget(aws.budgets)
+
+    the_plan = plan(aws, context, manifest())
+    (change,) = the_plan.changes
+    assert change.action is Action.BLOCKED
+    assert change.reason is not None
+    assert change.reason.startswith("has planned limits")
+    apply_all(aws, context, the_plan)
+    stale = Change(
+        kind="Budget",
+        name="team",
+        action=Action.UPDATE,
+        diffs=(Diff(field="limit.amount", desired=50, actual=None),),
+        desired=ENGINE.desired(manifest()),
+    )
+    with pytest.raises(PermanentError, match="has planned limits"):
+        ENGINE.apply(aws, stale, context)
+    assert aws_budget(aws.budgets) == before
+
+
+@pytest.mark.parametrize("budget_type", ["RI_UTILIZATION", "SAVINGS_PLANS_COVERAGE"])
+def test_a_utilisation_or_coverage_budget_is_created_with_the_limit_aws_fixes(
+    aws: Clients, context: Context, budget_type: str
+) -> None:
+    """AWS fixes these budgets' limit at 100 PERCENTAGE; a limit in USD is refused."""
+    declared = manifest(limit={"amount": 100}, budgetType=budget_type, notifications=[])
+    with behaviour(budgets_rules=True):
+        apply_all(aws, context, plan(aws, context, declared))
+
+        limit = aws_budget(aws.budgets)["BudgetLimit"]
+        assert (float(limit["Amount"]), limit["Unit"]) == (100.0, "PERCENTAGE")
+        assert plan(aws, context, declared).in_sync

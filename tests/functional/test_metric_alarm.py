@@ -7,13 +7,15 @@ from collections import Counter
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from reconciler.aws import Clients
 from reconciler.context import Context
+from reconciler.emulator import behaviour
 from reconciler.errors import PermanentError
 from reconciler.kinds.metric_alarm.engine import ENGINE
 from reconciler.kinds.metric_alarm.model import MetricAlarm
-from reconciler.plan import OWNER_TAG, Action, Diff, Plan
+from reconciler.plan import OWNER_TAG, Action, Change, Diff, Plan
 from tests.builders import apply_each, document_of, plan_with
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:"
@@ -450,3 +452,168 @@ def test_a_create_never_overwrites_an_alarm_another_environment_made_since_the_p
     with pytest.raises(PermanentError, match="owned by environment 'prod'"):
         apply_plan(aws, context, plan)
     assert aws_tags(aws, "errors") == {OWNER_TAG: "prod"}
+
+
+# --- as real AWS behaves (reconciler.emulator's CloudWatch rules) ----------------------------
+
+
+def test_a_missing_alarm_is_created_although_aws_refuses_to_list_its_tags(
+    aws: Clients, context: Context
+) -> None:
+    """AWS answers ListTagsForResource of a missing alarm with ResourceNotFoundException (moto
+    answered no tags): the owner read before a create must take that as "no alarm, no owner"."""
+    with behaviour(cloudwatch_missing_alarm_error=True, cloudwatch_alarm_rules=True):
+        with pytest.raises(ClientError, match="ResourceNotFoundException"):
+            aws_tags(aws, "errors")
+        manifest = alarm_manifest("errors", **FULL_SPEC)
+        plan = plan_for(aws, context, manifest)
+        assert [change.action for change in plan.changes] == [Action.CREATE]
+
+        apply_plan(aws, context, plan)
+
+        assert aws_tags(aws, "errors") == {OWNER_TAG: "dev"}
+        assert plan_for(aws, context, manifest).in_sync
+
+
+def test_an_alarm_deleted_between_its_two_reads_is_reported_missing_in_one_sentence(
+    aws: Clients, context: Context
+) -> None:
+    """DescribeAlarms finds it, ListTagsForResource then answers ResourceNotFoundException."""
+    make_alarm(aws, "errors", FULL_PUT, owner="dev")
+    manifest = alarm_manifest("errors", **BASE_SPEC)
+    plan = plan_for(aws, context, manifest)
+    assert plan.summary.update == 1
+    deleted: list[str] = []
+
+    def delete_once(**_: Any) -> None:
+        if not deleted:
+            deleted.append("errors")
+            aws.cloudwatch.delete_alarms(AlarmNames=["errors"])
+
+    aws.cloudwatch.meta.events.register("after-call.cloudwatch.DescribeAlarms", delete_once)
+    with pytest.raises(PermanentError, match="does not exist; plan again to create it"):
+        apply_plan(aws, context, plan)
+    assert deleted == ["errors"]
+
+
+def test_a_create_whose_alarm_appeared_untagged_since_the_plan_still_gets_the_tag(
+    aws: Clients, context: Context
+) -> None:
+    """PutMetricAlarm ignores Tags on an existing alarm: the tag must come from TagResource."""
+    manifest = alarm_manifest("errors", **FULL_SPEC)
+    plan = plan_for(aws, context, manifest)
+    assert plan.summary.create == 1
+    make_alarm(aws, "errors", BASE_PUT)  # made by someone else, untagged, after the plan
+    calls = count_calls(aws)
+
+    apply_plan(aws, context, plan)
+
+    assert calls["TagResource"] == 1
+    assert aws_tags(aws, "errors") == {OWNER_TAG: "dev"}
+    assert plan_for(aws, context, manifest).in_sync
+
+
+PERCENTILE_PUT: dict[str, Any] = {
+    **{key: value for key, value in BASE_PUT.items() if key != "Statistic"},
+    "ExtendedStatistic": "p99",
+    "Unit": "Milliseconds",
+    "EvaluateLowSampleCountPercentile": "ignore",
+}
+PERCENTILE_SPEC: dict[str, Any] = {
+    **{key: value for key, value in BASE_SPEC.items() if key != "statistic"},
+    "extendedStatistic": "p99",
+}
+
+
+def test_unit_and_low_sample_count_handling_are_no_drift_and_survive_an_update(
+    aws: Clients, context: Context
+) -> None:
+    """Neither is in the manifest; PutMetricAlarm resets what it is not sent."""
+    make_alarm(aws, "latency", PERCENTILE_PUT, owner="dev")
+    assert plan_for(aws, context, alarm_manifest("latency", **PERCENTILE_SPEC)).in_sync
+    manifest = alarm_manifest("latency", **{**PERCENTILE_SPEC, "threshold": 500})
+    plan = plan_for(aws, context, manifest)
+    (change,) = plan.changes
+    assert [diff.field for diff in change.diffs] == ["threshold"]
+
+    apply_plan(aws, context, plan)
+
+    alarm = aws_alarm(aws, "latency")
+    assert alarm is not None
+    assert alarm["Threshold"] == 500
+    assert alarm["Unit"] == "Milliseconds"
+    assert alarm["EvaluateLowSampleCountPercentile"] == "ignore"
+    assert plan_for(aws, context, manifest).in_sync
+
+
+METRIC_MATH_PUT: dict[str, Any] = {
+    "EvaluationPeriods": 3,
+    "Threshold": 1.0,
+    "ComparisonOperator": "GreaterThanThreshold",
+    "Metrics": [
+        {"Id": "e1", "Expression": "m1 + m2", "ReturnData": True},
+        *(
+            {
+                "Id": f"m{i}",
+                "MetricStat": {
+                    "Metric": {"Namespace": "AWS/Lambda", "MetricName": metric},
+                    "Period": 60,
+                    "Stat": "Sum",
+                },
+                "ReturnData": False,
+            }
+            for i, metric in ((1, "Errors"), (2, "Throttles"))
+        ),
+    ],
+}
+ANOMALY_PUT: dict[str, Any] = {
+    "EvaluationPeriods": 3,
+    "ComparisonOperator": "LessThanLowerOrGreaterThanUpperThreshold",
+    "ThresholdMetricId": "band",
+    "Metrics": [
+        {"Id": "band", "Expression": "ANOMALY_DETECTION_BAND(m1, 2)", "ReturnData": True},
+        {
+            "Id": "m1",
+            "MetricStat": {
+                "Metric": {"Namespace": "AWS/Lambda", "MetricName": "Errors"},
+                "Period": 60,
+                "Stat": "Sum",
+            },
+            "ReturnData": True,
+        },
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("put", "uses"),
+    [(METRIC_MATH_PUT, "uses metric math"), (ANOMALY_PUT, "uses anomaly detection")],
+    ids=["metric-math", "anomaly-detection"],
+)
+def test_an_alarm_a_manifest_cannot_express_is_blocked_and_never_overwritten(
+    aws: Clients, context: Context, put: dict[str, Any], uses: str
+) -> None:
+    make_alarm(aws, "errors", put, owner="dev")
+    before = aws_alarm(aws, "errors")
+    manifest = alarm_manifest("errors", **BASE_SPEC)
+
+    plan = plan_for(aws, context, manifest)
+    (change,) = plan.changes
+    assert change.action is Action.BLOCKED
+    assert change.reason is not None
+    assert change.reason.startswith(uses)
+    assert "a MetricAlarm manifest cannot express it, so it is never overwritten" in change.reason
+    apply_plan(aws, context, plan)
+    assert aws_alarm(aws, "errors") == before
+
+    # A plan made before the alarm became one: apply reads it again and refuses.
+    stale = Change(
+        kind="MetricAlarm",
+        name="errors",
+        action=Action.UPDATE,
+        diffs=(Diff(field="threshold", desired=1.0, actual=2.0),),
+        desired=ENGINE.desired(manifest),
+    )
+    with pytest.raises(PermanentError, match=uses):
+        ENGINE.apply(aws, stale, context)
+    assert aws_alarm(aws, "errors") == before

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from reconciler.kinds.base import Current, Engine, Reading
 from reconciler.kinds.budget import KIND
 from reconciler.kinds.budget import notifications as sets
-from reconciler.kinds.budget.model import Budget, BudgetSpec
+from reconciler.kinds.budget.model import FIXED_AT_100, Budget, BudgetSpec
 from reconciler.kinds.budget.notifications import Note
 from reconciler.kinds.compare import compare
 from reconciler.ownership import owner
@@ -42,14 +42,16 @@ class BudgetEngine(Engine[State]):
     2 + N·(k + 1) calls: DescribeBudgets and DescribeBudgetNotificationsForAccount at once, then
     per budget ListTagsForResource and per notification DescribeSubscribersForNotification (AWS
     has no batch read for subscribers or budget tags), from `workers` threads as soon as the
-    listing each needs has answered. With prune, the tags of the account's other budgets are read
-    in the same pass to find the owned ones.
+    listing each needs has answered. Budgets are read with `ShowFilterExpression` (AWS leaves a
+    budget's `FilterExpression` out otherwise); one with planned limits is refused
+    (`Observed.refusal`): a manifest cannot express them. With prune, the tags of the account's
+    other budgets are read in the same pass to find the owned ones.
 
     A write makes only the calls that close the gap with the budget read just before it:
-    UpdateBudget only when limit, time unit or type differ (keeping the cost filters, cost types
-    and time period it does not manage, except that a new time unit or type lets AWS pick its
-    default period or cost types); per notification the cheapest of UpdateNotification plus
-    subscriber calls or DeleteNotification plus CreateNotification. Applied twice, the second
+    UpdateBudget only when limit, time unit or type differ (sending back everything it does not
+    manage, since UpdateBudget replaces the whole budget: `_new_budget`); per notification the
+    cheapest of UpdateNotification plus subscriber calls or DeleteNotification plus
+    CreateNotification. Applied twice, the second
     apply writes nothing.
     """
 
@@ -88,21 +90,27 @@ class BudgetEngine(Engine[State]):
                         "notifications": sets.canonical([note.result() for note in notes[name]]),
                     },
                     tags[name].result(),
+                    _refusal(budgets[name]),
                 )
                 for name in declared
             }
             mine = {
-                name: Observed(name, sets.core(budgets[name]), tagged.result())
+                name: Observed(
+                    name, sets.core(budgets[name]), tagged.result(), _refusal(budgets[name])
+                )
                 for name, tagged in tags.items()
                 if owned and owner(tagged.result()) == context.environment
             }
         return found, mine
 
     def desired(self, manifest: Manifest) -> dict[str, Any]:
-        """The whole budget with defaults filled in; notifications and subscribers sorted."""
+        """The whole budget with defaults filled in; notifications and subscribers sorted. A
+        utilisation or coverage budget's limit is AWS's only one, 100 PERCENTAGE (the manifest
+        can say only 100, and its unit USD, which AWS refuses for these)."""
         spec = _spec(manifest)
+        unit = "PERCENTAGE" if spec.budget_type in FIXED_AT_100 else spec.limit.unit
         return {
-            "limit": {"amount": sets.number(spec.limit.amount), "unit": spec.limit.unit},
+            "limit": {"amount": sets.number(spec.limit.amount), "unit": unit},
             "timeUnit": spec.time_unit,
             "budgetType": spec.budget_type,
             "notifications": sets.canonical(_declared_notes(spec)),
@@ -124,7 +132,11 @@ class BudgetEngine(Engine[State]):
         """The budget, its notifications with their subscribers, and its tags."""
         client: BudgetsClient = self.client(aws)
         found = self.call(
-            client.describe_budget, missing_ok=True, AccountId=context.account, BudgetName=name
+            client.describe_budget,
+            missing_ok=True,
+            AccountId=context.account,
+            BudgetName=name,
+            ShowFilterExpression=True,  # AWS leaves FilterExpression out unless asked
         )
         if found is None:
             return None
@@ -138,7 +150,8 @@ class BudgetEngine(Engine[State]):
             for page in pages
             for n in page.get("Notifications", [])
         ]
-        return Current(name, _tags(client, context, name), (found["Budget"], notes))
+        budget = found["Budget"]
+        return Current(name, _tags(client, context, name), (budget, notes), _refusal(budget))
 
     def create(
         self,
@@ -311,24 +324,48 @@ def _arn(context: Context, name: str) -> str:
     return context.arn("budgets", f"budget/{name}", regional=False)
 
 
+def _refusal(budget: Mapping[str, Any]) -> str | None:
+    """Why the budget must be left alone: planned limits (one per period), which a manifest's one
+    limit cannot express; `UpdateBudget` takes `BudgetLimit` or `PlannedBudgetLimits`, never both,
+    so an update would either drop them or never apply the declared limit."""
+    if budget.get("PlannedBudgetLimits"):
+        return (
+            "has planned limits (one per period); a Budget manifest declares one limit and "
+            "cannot express them, so it is never overwritten"
+        )
+    return None
+
+
 def _new_budget(name: str, want: Mapping[str, Any], current: Mapping[str, Any]) -> BudgetTypeDef:
-    """The managed fields from the manifest; the unmanaged ones AWS has are kept."""
+    """The managed fields from the manifest; the unmanaged ones AWS has (read with
+    `ShowFilterExpression`) are sent back, since `UpdateBudget` replaces the whole budget.
+
+    AWS takes one family of filters and metrics: `FilterExpression` and `Metrics`, or the older
+    `CostFilters` and `CostTypes`, "not both or a different combination" (UpdateBudget's
+    documentation); a budget that has either of the first two keeps those. `CostTypes` and
+    `TimePeriod` are kept only while the budget type and time unit stay (a new one lets AWS pick
+    its defaults). Planned limits never get here (`_refusal`).
+    """
     new: BudgetTypeDef = {
         "BudgetName": name,
         "BudgetLimit": sets.aws_limit(want),
         "TimeUnit": want["timeUnit"],
         "BudgetType": want["budgetType"],
     }
-    if "CostFilters" in current:
-        new["CostFilters"] = current["CostFilters"]
-    if "FilterExpression" in current:
-        new["FilterExpression"] = current["FilterExpression"]
-    if "Metrics" in current:
-        new["Metrics"] = current["Metrics"]
+    if "FilterExpression" in current or "Metrics" in current:
+        if "FilterExpression" in current:
+            new["FilterExpression"] = current["FilterExpression"]
+        if "Metrics" in current:
+            new["Metrics"] = current["Metrics"]
+    else:
+        if "CostFilters" in current:
+            new["CostFilters"] = current["CostFilters"]
+        if "CostTypes" in current and current.get("BudgetType") == want["budgetType"]:
+            new["CostTypes"] = current["CostTypes"]
+    if "AutoAdjustData" in current:
+        new["AutoAdjustData"] = current["AutoAdjustData"]
     if "BillingViewArn" in current:
         new["BillingViewArn"] = current["BillingViewArn"]
-    if "CostTypes" in current and current.get("BudgetType") == want["budgetType"]:
-        new["CostTypes"] = current["CostTypes"]
     if "TimePeriod" in current and current.get("TimeUnit") == want["timeUnit"]:
         new["TimePeriod"] = current["TimePeriod"]
     return new
@@ -340,7 +377,9 @@ def _new_budget(name: str, want: Mapping[str, Any], current: Mapping[str, Any]) 
 def _all_budgets(client: BudgetsClient, context: Context) -> list[Mapping[str, Any]]:
     """Every budget of the account: one DescribeBudgets call per 1000 budgets."""
     pages = client.get_paginator("describe_budgets").paginate(
-        AccountId=context.account, PaginationConfig={"PageSize": PAGE_SIZE}
+        AccountId=context.account,
+        ShowFilterExpression=True,  # AWS leaves FilterExpression out unless asked
+        PaginationConfig={"PageSize": PAGE_SIZE},
     )
     return [budget for page in pages for budget in page.get("Budgets", [])]
 

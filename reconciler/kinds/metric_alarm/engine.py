@@ -45,6 +45,9 @@ FIELDS = (
     "insufficientDataActions",
     "actionsEnabled",
 )
+#: What AWS keeps of an alarm that no manifest field sets: read, never compared, and sent back
+#: unchanged with every `PutMetricAlarm` that rewrites the alarm (it resets what it is not sent).
+KEPT = ("Unit", "EvaluateLowSampleCountPercentile")
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,10 @@ class MetricAlarmEngine(Engine["MetricAlarmTypeDef"]):
     `desired` and `fetch` both spell out AWS's defaults (treatMissingData `missing`,
     actionsEnabled true, empty action lists and dimensions, datapointsToAlarm equal to
     evaluationPeriods, no description for an empty one) and leave out what is unset (the unused
-    one of statistic and extendedStatistic), so a default never shows as drift.
+    one of statistic and extendedStatistic), so a default never shows as drift. `Unit` and
+    `EvaluateLowSampleCountPercentile`, which no manifest sets, are never compared and are sent
+    back as AWS has them. An alarm on metric math or anomaly detection, which a manifest cannot
+    express, is refused (`Observed.refusal`, `Current.refusal`): never overwritten.
     """
 
     description = KIND
@@ -93,7 +99,7 @@ class MetricAlarmEngine(Engine["MetricAlarmTypeDef"]):
         )
         found = _observed(alarms, {**tags, **mine})
         return found, {
-            name: Observed(name, _fields(alarm), mine[alarm["AlarmArn"]])
+            name: Observed(name, _fields(alarm), mine[alarm["AlarmArn"]], _refusal(alarm))
             for name, alarm in {**alarms, **more}.items()
             if alarm["AlarmArn"] in mine
         }
@@ -154,7 +160,7 @@ class MetricAlarmEngine(Engine["MetricAlarmTypeDef"]):
         if listed is None:
             return None  # deleted between the two reads
         tags = {tag["Key"]: tag["Value"] for tag in listed.get("Tags", [])}
-        return Current(name, tags, alarm)
+        return Current(name, tags, alarm, _refusal(alarm))
 
     def create(
         self,
@@ -175,11 +181,14 @@ class MetricAlarmEngine(Engine["MetricAlarmTypeDef"]):
         desired: dict[str, Any],
         context: Context,
     ) -> bool:
-        """The whole alarm again with `PutMetricAlarm`, when any field differs."""
+        """The whole alarm again with `PutMetricAlarm`, when any field differs, with `KEPT` as
+        AWS has it."""
         if not _differences(desired, _fields(current.state)):
             return False
         cloudwatch: CloudWatchClient = self.client(aws)
-        self.call(cloudwatch.put_metric_alarm, **_put_params(current.name, desired))
+        params = _put_params(current.name, desired)
+        params.update({key: value for key, value in current.state.items() if key in KEPT})
+        self.call(cloudwatch.put_metric_alarm, **params)
         return True
 
     def tag(
@@ -231,6 +240,18 @@ def _normal(fields: dict[str, Any]) -> dict[str, Any]:
         fields[key] = sorted(set(fields.get(key) or ()))
     fields["dimensions"] = dict(fields.get("dimensions") or {})
     return {key: fields[key] for key in FIELDS if fields.get(key) is not None}
+
+
+def _refusal(alarm: MetricAlarmTypeDef) -> str | None:
+    """Why the alarm must be left alone: a manifest cannot express metric math (`Metrics`) or an
+    anomaly detection band (`ThresholdMetricId`), and `PutMetricAlarm` would replace either."""
+    if alarm.get("ThresholdMetricId"):
+        what = "anomaly detection"
+    elif alarm.get("Metrics"):
+        what = "metric math"
+    else:
+        return None
+    return f"uses {what}; a MetricAlarm manifest cannot express it, so it is never overwritten"
 
 
 def _fields(alarm: MetricAlarmTypeDef) -> dict[str, Any]:
@@ -315,7 +336,7 @@ def _observed(
     alarms: Mapping[str, MetricAlarmTypeDef], tags: Mapping[str, dict[str, str]]
 ) -> dict[str, Observed]:
     return {
-        name: Observed(name, _fields(alarm), tags.get(alarm["AlarmArn"], {}))
+        name: Observed(name, _fields(alarm), tags.get(alarm["AlarmArn"], {}), _refusal(alarm))
         for name, alarm in alarms.items()
     }
 
