@@ -186,7 +186,7 @@ DEPLOYED: dict[str, Any] = {
     "image": V1,
     "memory": 256,
     "timeout": 30,
-    "env": {"A": "1", "B": "2"},
+    "env": {"AA": "1", "BB": "2"},
     "reserved": 5,
     "alias": "live",
     "provisioned": 2,
@@ -195,7 +195,7 @@ IN_SYNC: dict[str, Any] = {
     "image": V1,
     "memoryMb": 256,
     "timeoutSeconds": 30,
-    "environment": {"A": "1", "B": "2"},
+    "environment": {"AA": "1", "BB": "2"},
     "reservedConcurrency": 5,
     "alias": "live",
     "provisionedConcurrency": 2,
@@ -248,9 +248,9 @@ def test_absent_environment_and_reservation_read_as_empty_and_null(
     deploy(env=None, reserved=None)
     synced = manifest(environment={}, reservedConcurrency=None)
     assert ENGINE.diff(synced, observe_one(aws, context, synced)) == []
-    drifted = manifest(environment={"A": "1"}, reservedConcurrency=3)
+    drifted = manifest(environment={"AA": "1"}, reservedConcurrency=3)
     assert ENGINE.diff(drifted, observe_one(aws, context, drifted)) == [
-        Diff(field="environment", desired={"A": "1"}, actual={}),
+        Diff(field="environment", desired={"AA": "1"}, actual={}),
         Diff(field="reservedConcurrency", desired=3, actual=None),
     ]
 
@@ -263,12 +263,12 @@ def test_absent_environment_and_reservation_read_as_empty_and_null(
         ({"memoryMb": 512}, Diff(field="memoryMb", desired=512, actual=256)),
         ({"timeoutSeconds": 60}, Diff(field="timeoutSeconds", desired=60, actual=30)),
         (
-            {"environment": {"A": "1"}},
-            Diff(field="environment", desired={"A": "1"}, actual={"A": "1", "B": "2"}),
+            {"environment": {"AA": "1"}},
+            Diff(field="environment", desired={"AA": "1"}, actual={"AA": "1", "BB": "2"}),
         ),
         (
-            {"environment": {"A": "9", "B": "2"}},
-            Diff(field="environment", desired={"A": "9", "B": "2"}, actual={"A": "1", "B": "2"}),
+            {"environment": {"AA": "9", "BB": "2"}},
+            Diff(field="environment", desired={"AA": "9", "BB": "2"}, actual={"AA": "1", "BB": "2"}),
         ),
         ({"reservedConcurrency": 10}, Diff(field="reservedConcurrency", desired=10, actual=5)),
         (
@@ -314,7 +314,7 @@ def test_fields_the_manifest_leaves_out_are_not_compared(
     [
         ({"MemorySize": 512}, {"memoryMb": 512}, "memoryMb"),
         ({"Timeout": 90}, {"timeoutSeconds": 90}, "timeoutSeconds"),
-        ({"Environment": {"Variables": {"A": "2"}}}, {"environment": {"A": "2"}}, "environment"),
+        ({"Environment": {"Variables": {"AA": "2"}}}, {"environment": {"AA": "2"}}, "environment"),
         ({"ImageUri": V2}, {"image": V2}, "image"),
     ],
     ids=lambda value: value if isinstance(value, str) else None,
@@ -482,7 +482,7 @@ def test_apply_converges_in_a_safe_order_and_a_second_apply_writes_nothing(
         "image": V2,
         "memoryMb": 512,
         "timeoutSeconds": 60,
-        "environment": {"A": "2", "C": "3"},
+        "environment": {"AA": "2", "CC": "3"},
         "reservedConcurrency": 10,
         "alias": "live",
         "provisionedConcurrency": 4,
@@ -514,7 +514,7 @@ def test_apply_converges_in_a_safe_order_and_a_second_apply_writes_nothing(
             "FunctionName": FN,
             "MemorySize": 512,
             "Timeout": 60,
-            "Environment": {"Variables": {"A": "2", "C": "3"}},
+            "Environment": {"Variables": {"AA": "2", "CC": "3"}},
         }
     ]
     latest, live = config(aws), config(aws, "live")
@@ -883,12 +883,12 @@ def test_moving_a_provisioned_alias_waits_until_it_is_ready_again(
 def test_functions_managing_only_listed_fields_are_read_from_list_functions(
     aws: Clients, context: Context, deploy: Callable[..., None]
 ) -> None:
-    deploy("mine", memory=256, env={"A": "1"})
+    deploy("mine", memory=256, env={"AA": "1"})
     deploy("theirs", tags={OWNER_TAG: "prod"})
     deploy("untagged", tags={})
     deploy("imaged")
     docs = [
-        manifest("mine", memoryMb=256, environment={"A": "1"}),
+        manifest("mine", memoryMb=256, environment={"AA": "1"}),
         manifest("theirs", timeoutSeconds=30),
         manifest("untagged", memoryMb=512),
         manifest("ghost", memoryMb=128),
@@ -904,7 +904,7 @@ def test_functions_managing_only_listed_fields_are_read_from_list_functions(
     assert found["mine"].fields == {
         "memoryMb": 256,
         "timeoutSeconds": 30,
-        "environment": {"A": "1"},
+        "environment": {"AA": "1"},
     }
     assert {name: found[name].tags for name in ("mine", "theirs", "untagged")} == {
         "mine": {OWNER_TAG: "dev"},
