@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
@@ -12,6 +13,7 @@ from botocore.stub import Stubber
 
 from reconciler.aws import Clients
 from reconciler.context import Context
+from reconciler.emulator import behaviour
 from reconciler.emulator.lambda_provisioned import fail_provisioning
 from reconciler.errors import PermanentError, TemporaryError
 from reconciler.kinds.lambda_function.engine import ENGINE, LambdaFunctionEngine
@@ -469,6 +471,39 @@ def test_function_tagged_for_another_environment_is_visible_and_never_changed(
         engine.apply(aws, forged, context)
     assert calls.writes == []
     assert config(aws)["Configuration"]["MemorySize"] == 256
+
+
+TAGS_DENIED = (
+    r"LambdaFunction/api: cannot read its tags \(AccessDeniedException: .*lambda:ListTags.*\): "
+    r"the reconciler's role needs lambda:ListTags"
+)
+
+
+@pytest.mark.parametrize("tags", [{}, {OWNER_TAG: "prod"}], ids=["untagged", "theirs"])
+def test_unreadable_tags_stop_the_function_and_nothing_is_written(
+    aws: Clients,
+    context: Context,
+    deploy: Callable[..., None],
+    engine: LambdaFunctionEngine,
+    tags: dict[str, str],
+) -> None:
+    """Without lambda:ListTags, GetFunction answers TagsError: the function must not look
+    unowned (the run would tag it as dev's and change it, whoever owns it)."""
+    deploy(tags=tags)
+    doc = manifest(memoryMb=512)
+    calls = Calls(aws)
+    with behaviour(lambda_tags_denied=True):
+        (change,) = plan_for(aws, context, doc).changes
+        assert change.action is Action.BLOCKED
+        assert re.fullmatch(TAGS_DENIED.removeprefix("LambdaFunction/api: "), change.reason or "")
+        forged = Change(
+            kind="LambdaFunction", name=FN, action=Action.UPDATE, desired={"memoryMb": 512}
+        )
+        with pytest.raises(PermanentError, match=TAGS_DENIED):
+            engine.apply(aws, forged, context)
+    assert calls.writes == []
+    assert config(aws)["Configuration"]["MemorySize"] == 256
+    assert config(aws).get("Tags", {}) == tags
 
 
 # --- apply ------------------------------------------------------------------------------------

@@ -23,6 +23,9 @@ from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
+
+from reconciler.aws_errors import Failure, failure, translate
 from reconciler.errors import PermanentError
 from reconciler.kinds.base import Busy, Current, Engine, Reading
 from reconciler.kinds.compare import same
@@ -113,6 +116,9 @@ class LambdaFunctionEngine(Engine[GotFunction]):
         got = self._get(lam, name)
         if got is None:
             return None
+        refusal = self._tags_refusal(name, got)
+        if refusal is not None:
+            return Observed(name, {}, {}, refusal=refusal)
         latest = Latest.of(got)
         fields = dict(latest.fields)
         if spec.alias is not None:
@@ -174,7 +180,10 @@ class LambdaFunctionEngine(Engine[GotFunction]):
     def read_one(self, aws: Clients, name: str, context: Context) -> Current[GotFunction] | None:
         """`GetFunction`: the configuration of $LATEST, its code and its tags."""
         got = self._get(aws.lambda_, name)
-        return None if got is None else Current(name, dict(got.get("Tags") or {}), got)
+        if got is None:
+            return None
+        refusal = self._tags_refusal(name, got)
+        return Current(name, dict(got.get("Tags") or {}), got, refusal=refusal)
 
     def pending(self, current: Current[GotFunction]) -> str | None:
         return _busy(current.state)
@@ -314,6 +323,28 @@ class LambdaFunctionEngine(Engine[GotFunction]):
         """`GetFunction`, or None when the function (or the qualifier) does not exist."""
         args = {"Qualifier": qualifier} if qualifier else {}
         return self.call(lam.get_function, missing_ok=True, FunctionName=name, **args)
+
+    def _tags_refusal(self, name: str, got: Mapping[str, Any]) -> str | None:
+        """Why the function must be left alone when `GetFunction` answered `TagsError` instead
+        of `Tags` (the caller lacks `lambda:ListTags`); None when its tags were read.
+
+        Without its tags a function looks unowned: a run would tag it as its own and change it,
+        whoever owns it. So it is refused (the plan blocks it, apply writes nothing) with AWS's
+        reason; a tag read that was throttled or failed for now is a `TemporaryError` instead.
+        """
+        error = got.get("TagsError")
+        if not error:
+            return None
+        code = str(error.get("ErrorCode") or "unknown error")
+        message = " ".join(str(error.get("Message") or "no reason given").split())
+        answer = ClientError({"Error": {"Code": code, "Message": message}}, "ListTags")
+        what = failure(answer)
+        if what in (Failure.THROTTLED, Failure.TRANSIENT, Failure.CONFLICT):
+            temporary = translate(answer, f"{self.kind}/{name}: reading its tags")
+            if temporary is not None:
+                raise temporary
+        needs = ": the reconciler's role needs lambda:ListTags" if what is Failure.DENIED else ""
+        return f"cannot read its tags ({code}: {message}){needs}"
 
     def _alias(
         self, lam: LambdaClient, name: str, spec: LambdaFunctionSpec, latest: Latest
