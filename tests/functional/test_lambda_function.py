@@ -13,7 +13,7 @@ from botocore.stub import Stubber
 
 from reconciler.aws import Clients
 from reconciler.context import Context
-from reconciler.emulator import behaviour
+from reconciler.emulator import behaviour, current
 from reconciler.emulator.lambda_provisioned import fail_provisioning
 from reconciler.errors import PermanentError, TemporaryError
 from reconciler.kinds.lambda_function.engine import ENGINE, LambdaFunctionEngine
@@ -270,7 +270,9 @@ def test_absent_environment_and_reservation_read_as_empty_and_null(
         ),
         (
             {"environment": {"AA": "9", "BB": "2"}},
-            Diff(field="environment", desired={"AA": "9", "BB": "2"}, actual={"AA": "1", "BB": "2"}),
+            Diff(
+                field="environment", desired={"AA": "9", "BB": "2"}, actual={"AA": "1", "BB": "2"}
+            ),
         ),
         ({"reservedConcurrency": 10}, Diff(field="reservedConcurrency", desired=10, actual=5)),
         (
@@ -910,6 +912,64 @@ def test_moving_a_provisioned_alias_waits_until_it_is_ready_again(
     assert calls.writes == ["UpdateFunctionConfiguration", "PublishVersion", "UpdateAlias"]
     assert calls.names[-2:] == ["GetProvisionedConcurrencyConfig"] * 2
     assert sleeps == [engine.poll_seconds]
+
+
+def weights(aws: Clients) -> dict[str, float]:
+    """The routing weights on the alias (AWS adds them while a provisioned alias moves)."""
+    alias: Any = aws.lambda_.get_alias(FunctionName=FN, Name="live")
+    return dict((alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {})
+
+
+@pytest.mark.parametrize("reads", [None, 4], ids=["default-allocation", "slow-allocation"])
+@pytest.mark.parametrize("count", [2, 4, 1], ids=["same", "more", "fewer"])
+def test_a_new_image_on_a_provisioned_alias_converges_in_one_apply(
+    aws: Clients,
+    context: Context,
+    deploy: Callable[..., None],
+    engine: LambdaFunctionEngine,
+    reads: int | None,
+    count: int,
+) -> None:
+    """After the move AWS warms the new version behind routing weights and refuses
+    PutProvisionedConcurrencyConfig meanwhile: apply waits for the weights to go, then puts."""
+    deploy(alias="live", provisioned=2)
+    doc = manifest(image=V2, alias="live", provisionedConcurrency=count)
+    with behaviour(provisioning_reads=reads or current().provisioning_reads):
+        apply_plan(engine, aws, context, plan_for(aws, context, doc))
+        assert weights(aws) == {}
+        live = config(aws, "live")["Configuration"]
+        provisioned: Any = aws.lambda_.get_provisioned_concurrency_config(
+            FunctionName=FN, Qualifier="live"
+        )
+        assert live["Version"] == "2"
+        assert (provisioned["Status"], provisioned["AllocatedProvisionedConcurrentExecutions"]) == (
+            "READY",
+            count,
+        )
+        assert plan_for(aws, context, doc).in_sync
+
+
+def test_the_wait_after_a_move_does_not_end_while_the_new_version_is_not_allocated(
+    aws: Clients, context: Context, deploy: Callable[..., None], engine: LambdaFunctionEngine
+) -> None:
+    """AWS documents AllocatedProvisionedConcurrentExecutions as fluctuating while a weighted
+    alias is used: a READY that has not allocated what was requested is the old version's, not
+    the new one warmed. Here every answer during the move says READY with nothing allocated."""
+    deploy(alias="live", provisioned=2)
+    calls = Calls(aws)
+
+    def ready_too_soon(parsed: dict[str, Any]) -> bool:
+        if "UpdateAlias" in calls.names and parsed["Status"] == "IN_PROGRESS":
+            parsed["Status"] = "READY"
+        return True
+
+    rewrite(aws, "GetProvisionedConcurrencyConfig", ready_too_soon)
+    doc = manifest(image=V2, alias="live", provisionedConcurrency=2)
+    with behaviour(provisioning_reads=3):
+        apply_plan(engine, aws, context, plan_for(aws, context, doc))
+        assert weights(aws) == {}
+    after_move = calls.names[calls.names.index("UpdateAlias") + 1 :]
+    assert after_move.count("GetProvisionedConcurrencyConfig") == 4  # 3 during the move, 1 done
 
 
 # --- functions read from ListFunctions ----------------------------------------------------------

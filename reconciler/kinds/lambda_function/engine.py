@@ -275,7 +275,12 @@ class LambdaFunctionEngine(Engine[GotFunction]):
         reserved_now: int | None,
         alias: Alias | None,
     ) -> None:
-        """Reserved and provisioned concurrency; a shrinking provisioned value goes first."""
+        """Reserved and provisioned concurrency; a shrinking provisioned value goes first.
+
+        An alias with provisioned concurrency that was just moved is waited for first: AWS warms
+        the new version behind routing weights on the alias, and refuses
+        `PutProvisionedConcurrencyConfig` on a weighted alias until that is done.
+        """
         reserved_due = "reservedConcurrency" in spec.declared() and not same(
             spec.reserved_concurrency, reserved_now
         )
@@ -284,6 +289,8 @@ class LambdaFunctionEngine(Engine[GotFunction]):
             if reserved_due:
                 self._reserve(lam, name, spec.reserved_concurrency)
             return
+        if alias.moved and alias.provisioned > 0 and want > 0:
+            self._until_provisioned(lam, name, alias.name)  # a moved alias re-provisions
         provisioned_due = want != alias.provisioned or alias.provisioning_failed is not None
         if provisioned_due and want < alias.provisioned:
             self._provision(lam, name, alias.name, want)
@@ -294,8 +301,6 @@ class LambdaFunctionEngine(Engine[GotFunction]):
             self._reserve(lam, name, spec.reserved_concurrency)
         if provisioned_due:
             self._provision(lam, name, alias.name, want)
-        elif want > 0 and alias.moved:
-            self._until_provisioned(lam, name, alias.name)  # a moved alias re-provisions
 
     def _reserve(self, lam: LambdaClient, name: str, count: int | None) -> None:
         if count is None:
@@ -414,17 +419,29 @@ class LambdaFunctionEngine(Engine[GotFunction]):
         self.wait(ref, probe)
 
     def _until_provisioned(self, lam: LambdaClient, name: str, alias: str) -> None:
-        """Wait until the alias's provisioned concurrency is READY; fail on FAILED with its
-        reason. Nothing provisioned on the alias is nothing to wait for."""
+        """Wait until the alias's provisioned concurrency is READY with all it requested
+        allocated; fail on FAILED with its reason. Nothing provisioned is nothing to wait for.
+
+        `Status` alone is not enough: while AWS moves a provisioned alias to a new version it
+        routes to the old one with weights, and the allocated count "fluctuates" (Lambda API
+        reference, `AllocatedProvisionedConcurrentExecutions`); the weights go once the new
+        version has everything allocated, and only then does AWS accept a new count.
+        """
         ref = f"{self.kind}/{name}:{alias}"
 
         def probe() -> bool | Busy:
             config = self._provisioned(lam, name, alias)
-            status = None if config is None else config.get("Status")
+            if config is None:
+                return True
+            status = config.get("Status")
             if status == "FAILED":
                 reason = config.get("StatusReason", "no reason given")
                 raise PermanentError(f"{ref}: provisioned concurrency FAILED: {reason}")
-            return True if status in (None, "READY") else Busy("provisioning concurrency")
+            requested = int(config.get("RequestedProvisionedConcurrentExecutions", 0))
+            allocated = int(config.get("AllocatedProvisionedConcurrentExecutions", requested))
+            if status == "READY" and allocated >= requested:
+                return True
+            return Busy(f"provisioning concurrency ({allocated} of {requested} allocated)")
 
         self.wait(ref, probe, self.provisioning_wait_seconds)
 
