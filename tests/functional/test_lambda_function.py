@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from botocore.stub import Stubber
 
+from reconciler import pipeline
 from reconciler.aws import Clients
 from reconciler.context import Context
 from reconciler.emulator import behaviour, current
@@ -44,6 +45,14 @@ def sleeps() -> list[float]:
 def engine(sleeps: list[float]) -> LambdaFunctionEngine:
     """The engine with a recording sleep, so waits and retries cost no time and can be seen."""
     return LambdaFunctionEngine(sleep=sleeps.append)
+
+
+@pytest.fixture
+def instant_updates() -> Iterator[None]:
+    """For tests that play AWS's delays themselves (InProgress reads, 409s) and count the
+    engine's sleeps: the emulator's own InProgress after each update would add its sleeps."""
+    with behaviour(lambda_update_reads=0):
+        yield
 
 
 @pytest.fixture
@@ -616,14 +625,20 @@ def test_apply_creates_a_missing_alias_then_provisions_it(
 def test_publish_is_guarded_by_the_revision_just_written(
     aws: Clients, context: Context, deploy: Callable[..., None], engine: LambdaFunctionEngine
 ) -> None:
-    """moto sends no RevisionId, so one is added to its $LATEST answers to see the guard used."""
+    """moto sends no RevisionId, so one is added to its $LATEST answers to see the guard used.
+
+    AWS shows the update InProgress for a while: the guard is the revision of the read that saw
+    it finished, not of one taken while it was still under way.
+    """
     deploy(alias="live")
     handed: list[str] = []
+    seen: list[str] = []
 
     def revised(parsed: dict[str, Any]) -> bool:
         if parsed["Configuration"]["Version"] == "$LATEST":
             handed.append(f"rev-{len(handed)}")
             parsed["Configuration"]["RevisionId"] = handed[-1]
+            seen.append(parsed["Configuration"].get("LastUpdateStatus", ""))
         return True
 
     doc = manifest(memoryMb=512, alias="live")
@@ -631,8 +646,9 @@ def test_publish_is_guarded_by_the_revision_just_written(
     rewrite(aws, "GetFunction", revised)
     calls = Calls(aws)
     engine.apply(aws, change, context)
-    assert len(handed) == 2  # the read before the update, the read once it finished
-    assert calls.params("PublishVersion") == [{"FunctionName": FN, "RevisionId": "rev-1"}]
+    # The read before the update, one while it is under way, the read once it finished.
+    assert seen == ["Successful", "InProgress", "Successful"]
+    assert calls.params("PublishVersion") == [{"FunctionName": FN, "RevisionId": "rev-2"}]
 
 
 @pytest.mark.parametrize("move", ["behind", "on-latest"])
@@ -726,6 +742,7 @@ def test_apply_refuses_create_delete_and_missing_functions(
 # --- waiting, conflicts and failures ----------------------------------------------------------
 
 
+@pytest.mark.usefixtures("instant_updates")
 def test_update_in_progress_is_waited_for_before_the_next_write(
     aws: Clients,
     context: Context,
@@ -762,6 +779,47 @@ def test_update_in_progress_is_waited_for_before_the_next_write(
     ]
     assert between == ["GetFunction"] * 4
     assert sleeps == [engine.poll_seconds] * 3
+
+
+@pytest.mark.parametrize("reads", [1, 5])
+def test_each_write_waits_until_aws_says_the_last_update_is_successful(
+    aws: Clients,
+    context: Context,
+    deploy: Callable[..., None],
+    engine: LambdaFunctionEngine,
+    sleeps: list[float],
+    reads: int,
+) -> None:
+    """AWS keeps LastUpdateStatus InProgress after each code or configuration write and answers
+    409 to the next write meanwhile: no write (and no publish) is sent before it is Successful."""
+    deploy(alias="live")
+    calls = Calls(aws)
+    doc = manifest(image=V2, memoryMb=512, alias="live")
+    with behaviour(lambda_update_reads=reads):
+        apply_plan(engine, aws, context, plan_for(aws, context, doc))
+        assert plan_for(aws, context, doc).in_sync
+    assert calls.writes == [
+        "UpdateFunctionCode",
+        "UpdateFunctionConfiguration",
+        "PublishVersion",
+        "UpdateAlias",
+    ]  # each sent once: none was refused with a 409 and sent again
+    assert sleeps == [engine.poll_seconds] * (2 * reads)
+
+
+def test_a_reservation_aws_refuses_fails_the_change_in_one_sentence(
+    aws: Clients, context: Context, deploy: Callable[..., None], engine: LambdaFunctionEngine
+) -> None:
+    """AWS keeps 100 of the account's 1000 unreserved: a reservation of 950 is refused."""
+    deploy()
+    plan = plan_for(aws, context, manifest(reservedConcurrency=950))
+    (result,) = pipeline.apply(aws, plan, context, {ENGINE.kind: engine})
+    assert not result.succeeded
+    assert result.error is not None
+    assert "\n" not in result.error
+    assert "PutFunctionConcurrency" in result.error
+    assert "UnreservedConcurrentExecution below its minimum value of [100]" in result.error
+    assert "Concurrency" not in config(aws)
 
 
 def test_update_that_never_settles_is_a_temporary_error(
@@ -832,6 +890,7 @@ def test_failed_provisioning_stops_with_its_reason(
         engine.apply(aws, change, context)
 
 
+@pytest.mark.usefixtures("instant_updates")
 def test_conflict_is_retried_with_backoff(
     aws: Clients,
     context: Context,
@@ -887,6 +946,7 @@ def test_latest_changed_before_publish_is_a_temporary_error(
     assert config(aws, "live")["Configuration"]["Version"] == "1"
 
 
+@pytest.mark.usefixtures("instant_updates")
 def test_moving_a_provisioned_alias_waits_until_it_is_ready_again(
     aws: Clients,
     context: Context,
