@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from botocore.stub import Stubber
 
+from reconciler import pipeline
 from reconciler.aws import Clients
 from reconciler.context import Context
+from reconciler.emulator import behaviour, current
 from reconciler.emulator.lambda_provisioned import fail_provisioning
 from reconciler.errors import PermanentError, TemporaryError
 from reconciler.kinds.lambda_function.engine import ENGINE, LambdaFunctionEngine
@@ -42,6 +45,14 @@ def sleeps() -> list[float]:
 def engine(sleeps: list[float]) -> LambdaFunctionEngine:
     """The engine with a recording sleep, so waits and retries cost no time and can be seen."""
     return LambdaFunctionEngine(sleep=sleeps.append)
+
+
+@pytest.fixture
+def instant_updates() -> Iterator[None]:
+    """For tests that play AWS's delays themselves (InProgress reads, 409s) and count the
+    engine's sleeps: the emulator's own InProgress after each update would add its sleeps."""
+    with behaviour(lambda_update_reads=0):
+        yield
 
 
 @pytest.fixture
@@ -186,7 +197,7 @@ DEPLOYED: dict[str, Any] = {
     "image": V1,
     "memory": 256,
     "timeout": 30,
-    "env": {"A": "1", "B": "2"},
+    "env": {"AA": "1", "BB": "2"},
     "reserved": 5,
     "alias": "live",
     "provisioned": 2,
@@ -195,7 +206,7 @@ IN_SYNC: dict[str, Any] = {
     "image": V1,
     "memoryMb": 256,
     "timeoutSeconds": 30,
-    "environment": {"A": "1", "B": "2"},
+    "environment": {"AA": "1", "BB": "2"},
     "reservedConcurrency": 5,
     "alias": "live",
     "provisionedConcurrency": 2,
@@ -248,9 +259,9 @@ def test_absent_environment_and_reservation_read_as_empty_and_null(
     deploy(env=None, reserved=None)
     synced = manifest(environment={}, reservedConcurrency=None)
     assert ENGINE.diff(synced, observe_one(aws, context, synced)) == []
-    drifted = manifest(environment={"A": "1"}, reservedConcurrency=3)
+    drifted = manifest(environment={"AA": "1"}, reservedConcurrency=3)
     assert ENGINE.diff(drifted, observe_one(aws, context, drifted)) == [
-        Diff(field="environment", desired={"A": "1"}, actual={}),
+        Diff(field="environment", desired={"AA": "1"}, actual={}),
         Diff(field="reservedConcurrency", desired=3, actual=None),
     ]
 
@@ -263,12 +274,14 @@ def test_absent_environment_and_reservation_read_as_empty_and_null(
         ({"memoryMb": 512}, Diff(field="memoryMb", desired=512, actual=256)),
         ({"timeoutSeconds": 60}, Diff(field="timeoutSeconds", desired=60, actual=30)),
         (
-            {"environment": {"A": "1"}},
-            Diff(field="environment", desired={"A": "1"}, actual={"A": "1", "B": "2"}),
+            {"environment": {"AA": "1"}},
+            Diff(field="environment", desired={"AA": "1"}, actual={"AA": "1", "BB": "2"}),
         ),
         (
-            {"environment": {"A": "9", "B": "2"}},
-            Diff(field="environment", desired={"A": "9", "B": "2"}, actual={"A": "1", "B": "2"}),
+            {"environment": {"AA": "9", "BB": "2"}},
+            Diff(
+                field="environment", desired={"AA": "9", "BB": "2"}, actual={"AA": "1", "BB": "2"}
+            ),
         ),
         ({"reservedConcurrency": 10}, Diff(field="reservedConcurrency", desired=10, actual=5)),
         (
@@ -314,7 +327,7 @@ def test_fields_the_manifest_leaves_out_are_not_compared(
     [
         ({"MemorySize": 512}, {"memoryMb": 512}, "memoryMb"),
         ({"Timeout": 90}, {"timeoutSeconds": 90}, "timeoutSeconds"),
-        ({"Environment": {"Variables": {"A": "2"}}}, {"environment": {"A": "2"}}, "environment"),
+        ({"Environment": {"Variables": {"AA": "2"}}}, {"environment": {"AA": "2"}}, "environment"),
         ({"ImageUri": V2}, {"image": V2}, "image"),
     ],
     ids=lambda value: value if isinstance(value, str) else None,
@@ -471,6 +484,39 @@ def test_function_tagged_for_another_environment_is_visible_and_never_changed(
     assert config(aws)["Configuration"]["MemorySize"] == 256
 
 
+TAGS_DENIED = (
+    r"LambdaFunction/api: cannot read its tags \(AccessDeniedException: .*lambda:ListTags.*\): "
+    r"the reconciler's role needs lambda:ListTags"
+)
+
+
+@pytest.mark.parametrize("tags", [{}, {OWNER_TAG: "prod"}], ids=["untagged", "theirs"])
+def test_unreadable_tags_stop_the_function_and_nothing_is_written(
+    aws: Clients,
+    context: Context,
+    deploy: Callable[..., None],
+    engine: LambdaFunctionEngine,
+    tags: dict[str, str],
+) -> None:
+    """Without lambda:ListTags, GetFunction answers TagsError: the function must not look
+    unowned (the run would tag it as dev's and change it, whoever owns it)."""
+    deploy(tags=tags)
+    doc = manifest(memoryMb=512)
+    calls = Calls(aws)
+    with behaviour(lambda_tags_denied=True):
+        (change,) = plan_for(aws, context, doc).changes
+        assert change.action is Action.BLOCKED
+        assert re.fullmatch(TAGS_DENIED.removeprefix("LambdaFunction/api: "), change.reason or "")
+        forged = Change(
+            kind="LambdaFunction", name=FN, action=Action.UPDATE, desired={"memoryMb": 512}
+        )
+        with pytest.raises(PermanentError, match=TAGS_DENIED):
+            engine.apply(aws, forged, context)
+    assert calls.writes == []
+    assert config(aws)["Configuration"]["MemorySize"] == 256
+    assert config(aws).get("Tags", {}) == tags
+
+
 # --- apply ------------------------------------------------------------------------------------
 
 
@@ -482,7 +528,7 @@ def test_apply_converges_in_a_safe_order_and_a_second_apply_writes_nothing(
         "image": V2,
         "memoryMb": 512,
         "timeoutSeconds": 60,
-        "environment": {"A": "2", "C": "3"},
+        "environment": {"AA": "2", "CC": "3"},
         "reservedConcurrency": 10,
         "alias": "live",
         "provisionedConcurrency": 4,
@@ -514,7 +560,7 @@ def test_apply_converges_in_a_safe_order_and_a_second_apply_writes_nothing(
             "FunctionName": FN,
             "MemorySize": 512,
             "Timeout": 60,
-            "Environment": {"Variables": {"A": "2", "C": "3"}},
+            "Environment": {"Variables": {"AA": "2", "CC": "3"}},
         }
     ]
     latest, live = config(aws), config(aws, "live")
@@ -579,14 +625,20 @@ def test_apply_creates_a_missing_alias_then_provisions_it(
 def test_publish_is_guarded_by_the_revision_just_written(
     aws: Clients, context: Context, deploy: Callable[..., None], engine: LambdaFunctionEngine
 ) -> None:
-    """moto sends no RevisionId, so one is added to its $LATEST answers to see the guard used."""
+    """moto sends no RevisionId, so one is added to its $LATEST answers to see the guard used.
+
+    AWS shows the update InProgress for a while: the guard is the revision of the read that saw
+    it finished, not of one taken while it was still under way.
+    """
     deploy(alias="live")
     handed: list[str] = []
+    seen: list[str] = []
 
     def revised(parsed: dict[str, Any]) -> bool:
         if parsed["Configuration"]["Version"] == "$LATEST":
             handed.append(f"rev-{len(handed)}")
             parsed["Configuration"]["RevisionId"] = handed[-1]
+            seen.append(parsed["Configuration"].get("LastUpdateStatus", ""))
         return True
 
     doc = manifest(memoryMb=512, alias="live")
@@ -594,8 +646,9 @@ def test_publish_is_guarded_by_the_revision_just_written(
     rewrite(aws, "GetFunction", revised)
     calls = Calls(aws)
     engine.apply(aws, change, context)
-    assert len(handed) == 2  # the read before the update, the read once it finished
-    assert calls.params("PublishVersion") == [{"FunctionName": FN, "RevisionId": "rev-1"}]
+    # The read before the update, one while it is under way, the read once it finished.
+    assert seen == ["Successful", "InProgress", "Successful"]
+    assert calls.params("PublishVersion") == [{"FunctionName": FN, "RevisionId": "rev-2"}]
 
 
 @pytest.mark.parametrize("move", ["behind", "on-latest"])
@@ -689,6 +742,7 @@ def test_apply_refuses_create_delete_and_missing_functions(
 # --- waiting, conflicts and failures ----------------------------------------------------------
 
 
+@pytest.mark.usefixtures("instant_updates")
 def test_update_in_progress_is_waited_for_before_the_next_write(
     aws: Clients,
     context: Context,
@@ -725,6 +779,47 @@ def test_update_in_progress_is_waited_for_before_the_next_write(
     ]
     assert between == ["GetFunction"] * 4
     assert sleeps == [engine.poll_seconds] * 3
+
+
+@pytest.mark.parametrize("reads", [1, 5])
+def test_each_write_waits_until_aws_says_the_last_update_is_successful(
+    aws: Clients,
+    context: Context,
+    deploy: Callable[..., None],
+    engine: LambdaFunctionEngine,
+    sleeps: list[float],
+    reads: int,
+) -> None:
+    """AWS keeps LastUpdateStatus InProgress after each code or configuration write and answers
+    409 to the next write meanwhile: no write (and no publish) is sent before it is Successful."""
+    deploy(alias="live")
+    calls = Calls(aws)
+    doc = manifest(image=V2, memoryMb=512, alias="live")
+    with behaviour(lambda_update_reads=reads):
+        apply_plan(engine, aws, context, plan_for(aws, context, doc))
+        assert plan_for(aws, context, doc).in_sync
+    assert calls.writes == [
+        "UpdateFunctionCode",
+        "UpdateFunctionConfiguration",
+        "PublishVersion",
+        "UpdateAlias",
+    ]  # each sent once: none was refused with a 409 and sent again
+    assert sleeps == [engine.poll_seconds] * (2 * reads)
+
+
+def test_a_reservation_aws_refuses_fails_the_change_in_one_sentence(
+    aws: Clients, context: Context, deploy: Callable[..., None], engine: LambdaFunctionEngine
+) -> None:
+    """AWS keeps 100 of the account's 1000 unreserved: a reservation of 950 is refused."""
+    deploy()
+    plan = plan_for(aws, context, manifest(reservedConcurrency=950))
+    (result,) = pipeline.apply(aws, plan, context, {ENGINE.kind: engine})
+    assert not result.succeeded
+    assert result.error is not None
+    assert "\n" not in result.error
+    assert "PutFunctionConcurrency" in result.error
+    assert "UnreservedConcurrentExecution below its minimum value of [100]" in result.error
+    assert "Concurrency" not in config(aws)
 
 
 def test_update_that_never_settles_is_a_temporary_error(
@@ -795,6 +890,7 @@ def test_failed_provisioning_stops_with_its_reason(
         engine.apply(aws, change, context)
 
 
+@pytest.mark.usefixtures("instant_updates")
 def test_conflict_is_retried_with_backoff(
     aws: Clients,
     context: Context,
@@ -850,6 +946,7 @@ def test_latest_changed_before_publish_is_a_temporary_error(
     assert config(aws, "live")["Configuration"]["Version"] == "1"
 
 
+@pytest.mark.usefixtures("instant_updates")
 def test_moving_a_provisioned_alias_waits_until_it_is_ready_again(
     aws: Clients,
     context: Context,
@@ -877,18 +974,76 @@ def test_moving_a_provisioned_alias_waits_until_it_is_ready_again(
     assert sleeps == [engine.poll_seconds]
 
 
+def weights(aws: Clients) -> dict[str, float]:
+    """The routing weights on the alias (AWS adds them while a provisioned alias moves)."""
+    alias: Any = aws.lambda_.get_alias(FunctionName=FN, Name="live")
+    return dict((alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {})
+
+
+@pytest.mark.parametrize("reads", [None, 4], ids=["default-allocation", "slow-allocation"])
+@pytest.mark.parametrize("count", [2, 4, 1], ids=["same", "more", "fewer"])
+def test_a_new_image_on_a_provisioned_alias_converges_in_one_apply(
+    aws: Clients,
+    context: Context,
+    deploy: Callable[..., None],
+    engine: LambdaFunctionEngine,
+    reads: int | None,
+    count: int,
+) -> None:
+    """After the move AWS warms the new version behind routing weights and refuses
+    PutProvisionedConcurrencyConfig meanwhile: apply waits for the weights to go, then puts."""
+    deploy(alias="live", provisioned=2)
+    doc = manifest(image=V2, alias="live", provisionedConcurrency=count)
+    with behaviour(provisioning_reads=reads or current().provisioning_reads):
+        apply_plan(engine, aws, context, plan_for(aws, context, doc))
+        assert weights(aws) == {}
+        live = config(aws, "live")["Configuration"]
+        provisioned: Any = aws.lambda_.get_provisioned_concurrency_config(
+            FunctionName=FN, Qualifier="live"
+        )
+        assert live["Version"] == "2"
+        assert (provisioned["Status"], provisioned["AllocatedProvisionedConcurrentExecutions"]) == (
+            "READY",
+            count,
+        )
+        assert plan_for(aws, context, doc).in_sync
+
+
+def test_the_wait_after_a_move_does_not_end_while_the_new_version_is_not_allocated(
+    aws: Clients, context: Context, deploy: Callable[..., None], engine: LambdaFunctionEngine
+) -> None:
+    """AWS documents AllocatedProvisionedConcurrentExecutions as fluctuating while a weighted
+    alias is used: a READY that has not allocated what was requested is the old version's, not
+    the new one warmed. Here every answer during the move says READY with nothing allocated."""
+    deploy(alias="live", provisioned=2)
+    calls = Calls(aws)
+
+    def ready_too_soon(parsed: dict[str, Any]) -> bool:
+        if "UpdateAlias" in calls.names and parsed["Status"] == "IN_PROGRESS":
+            parsed["Status"] = "READY"
+        return True
+
+    rewrite(aws, "GetProvisionedConcurrencyConfig", ready_too_soon)
+    doc = manifest(image=V2, alias="live", provisionedConcurrency=2)
+    with behaviour(provisioning_reads=3):
+        apply_plan(engine, aws, context, plan_for(aws, context, doc))
+        assert weights(aws) == {}
+    after_move = calls.names[calls.names.index("UpdateAlias") + 1 :]
+    assert after_move.count("GetProvisionedConcurrencyConfig") == 4  # 3 during the move, 1 done
+
+
 # --- functions read from ListFunctions ----------------------------------------------------------
 
 
 def test_functions_managing_only_listed_fields_are_read_from_list_functions(
     aws: Clients, context: Context, deploy: Callable[..., None]
 ) -> None:
-    deploy("mine", memory=256, env={"A": "1"})
+    deploy("mine", memory=256, env={"AA": "1"})
     deploy("theirs", tags={OWNER_TAG: "prod"})
     deploy("untagged", tags={})
     deploy("imaged")
     docs = [
-        manifest("mine", memoryMb=256, environment={"A": "1"}),
+        manifest("mine", memoryMb=256, environment={"AA": "1"}),
         manifest("theirs", timeoutSeconds=30),
         manifest("untagged", memoryMb=512),
         manifest("ghost", memoryMb=128),
@@ -904,7 +1059,7 @@ def test_functions_managing_only_listed_fields_are_read_from_list_functions(
     assert found["mine"].fields == {
         "memoryMb": 256,
         "timeoutSeconds": 30,
-        "environment": {"A": "1"},
+        "environment": {"AA": "1"},
     }
     assert {name: found[name].tags for name in ("mine", "theirs", "untagged")} == {
         "mine": {OWNER_TAG: "dev"},

@@ -23,6 +23,9 @@ from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
+
+from reconciler.aws_errors import Failure, failure, translate
 from reconciler.errors import PermanentError
 from reconciler.kinds.base import Busy, Current, Engine, Reading
 from reconciler.kinds.compare import same
@@ -113,6 +116,9 @@ class LambdaFunctionEngine(Engine[GotFunction]):
         got = self._get(lam, name)
         if got is None:
             return None
+        refusal = self._tags_refusal(name, got)
+        if refusal is not None:
+            return Observed(name, {}, {}, refusal=refusal)
         latest = Latest.of(got)
         fields = dict(latest.fields)
         if spec.alias is not None:
@@ -174,7 +180,10 @@ class LambdaFunctionEngine(Engine[GotFunction]):
     def read_one(self, aws: Clients, name: str, context: Context) -> Current[GotFunction] | None:
         """`GetFunction`: the configuration of $LATEST, its code and its tags."""
         got = self._get(aws.lambda_, name)
-        return None if got is None else Current(name, dict(got.get("Tags") or {}), got)
+        if got is None:
+            return None
+        refusal = self._tags_refusal(name, got)
+        return Current(name, dict(got.get("Tags") or {}), got, refusal=refusal)
 
     def pending(self, current: Current[GotFunction]) -> str | None:
         return _busy(current.state)
@@ -266,7 +275,12 @@ class LambdaFunctionEngine(Engine[GotFunction]):
         reserved_now: int | None,
         alias: Alias | None,
     ) -> None:
-        """Reserved and provisioned concurrency; a shrinking provisioned value goes first."""
+        """Reserved and provisioned concurrency; a shrinking provisioned value goes first.
+
+        An alias with provisioned concurrency that was just moved is waited for first: AWS warms
+        the new version behind routing weights on the alias, and refuses
+        `PutProvisionedConcurrencyConfig` on a weighted alias until that is done.
+        """
         reserved_due = "reservedConcurrency" in spec.declared() and not same(
             spec.reserved_concurrency, reserved_now
         )
@@ -275,6 +289,8 @@ class LambdaFunctionEngine(Engine[GotFunction]):
             if reserved_due:
                 self._reserve(lam, name, spec.reserved_concurrency)
             return
+        if alias.moved and alias.provisioned > 0 and want > 0:
+            self._until_provisioned(lam, name, alias.name)  # a moved alias re-provisions
         provisioned_due = want != alias.provisioned or alias.provisioning_failed is not None
         if provisioned_due and want < alias.provisioned:
             self._provision(lam, name, alias.name, want)
@@ -285,8 +301,6 @@ class LambdaFunctionEngine(Engine[GotFunction]):
             self._reserve(lam, name, spec.reserved_concurrency)
         if provisioned_due:
             self._provision(lam, name, alias.name, want)
-        elif want > 0 and alias.moved:
-            self._until_provisioned(lam, name, alias.name)  # a moved alias re-provisions
 
     def _reserve(self, lam: LambdaClient, name: str, count: int | None) -> None:
         if count is None:
@@ -314,6 +328,28 @@ class LambdaFunctionEngine(Engine[GotFunction]):
         """`GetFunction`, or None when the function (or the qualifier) does not exist."""
         args = {"Qualifier": qualifier} if qualifier else {}
         return self.call(lam.get_function, missing_ok=True, FunctionName=name, **args)
+
+    def _tags_refusal(self, name: str, got: Mapping[str, Any]) -> str | None:
+        """Why the function must be left alone when `GetFunction` answered `TagsError` instead
+        of `Tags` (the caller lacks `lambda:ListTags`); None when its tags were read.
+
+        Without its tags a function looks unowned: a run would tag it as its own and change it,
+        whoever owns it. So it is refused (the plan blocks it, apply writes nothing) with AWS's
+        reason; a tag read that was throttled or failed for now is a `TemporaryError` instead.
+        """
+        error = got.get("TagsError")
+        if not error:
+            return None
+        code = str(error.get("ErrorCode") or "unknown error")
+        message = " ".join(str(error.get("Message") or "no reason given").split())
+        answer = ClientError({"Error": {"Code": code, "Message": message}}, "ListTags")
+        what = failure(answer)
+        if what in (Failure.THROTTLED, Failure.TRANSIENT, Failure.CONFLICT):
+            temporary = translate(answer, f"{self.kind}/{name}: reading its tags")
+            if temporary is not None:
+                raise temporary
+        needs = ": the reconciler's role needs lambda:ListTags" if what is Failure.DENIED else ""
+        return f"cannot read its tags ({code}: {message}){needs}"
 
     def _alias(
         self, lam: LambdaClient, name: str, spec: LambdaFunctionSpec, latest: Latest
@@ -383,17 +419,29 @@ class LambdaFunctionEngine(Engine[GotFunction]):
         self.wait(ref, probe)
 
     def _until_provisioned(self, lam: LambdaClient, name: str, alias: str) -> None:
-        """Wait until the alias's provisioned concurrency is READY; fail on FAILED with its
-        reason. Nothing provisioned on the alias is nothing to wait for."""
+        """Wait until the alias's provisioned concurrency is READY with all it requested
+        allocated; fail on FAILED with its reason. Nothing provisioned is nothing to wait for.
+
+        `Status` alone is not enough: while AWS moves a provisioned alias to a new version it
+        routes to the old one with weights, and the allocated count "fluctuates" (Lambda API
+        reference, `AllocatedProvisionedConcurrentExecutions`); the weights go once the new
+        version has everything allocated, and only then does AWS accept a new count.
+        """
         ref = f"{self.kind}/{name}:{alias}"
 
         def probe() -> bool | Busy:
             config = self._provisioned(lam, name, alias)
-            status = None if config is None else config.get("Status")
+            if config is None:
+                return True
+            status = config.get("Status")
             if status == "FAILED":
                 reason = config.get("StatusReason", "no reason given")
                 raise PermanentError(f"{ref}: provisioned concurrency FAILED: {reason}")
-            return True if status in (None, "READY") else Busy("provisioning concurrency")
+            requested = int(config.get("RequestedProvisionedConcurrentExecutions", 0))
+            allocated = int(config.get("AllocatedProvisionedConcurrentExecutions", requested))
+            if status == "READY" and allocated >= requested:
+                return True
+            return Busy(f"provisioning concurrency ({allocated} of {requested} allocated)")
 
         self.wait(ref, probe, self.provisioning_wait_seconds)
 
