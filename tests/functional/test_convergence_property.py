@@ -30,6 +30,12 @@ def _lambda_drift(session: Any, memory: int, timeout: int, tag: str, log_level: 
         Timeout=timeout,
         Environment={"Variables": {"APP_ENV": "demo", "LOG_LEVEL": log_level}},
     )
+    # AWS refuses the next write (409) while the last update is InProgress, as a person's
+    # console change would wait: poll until it is done.
+    while lam.get_function_configuration(FunctionName="flask-api").get("LastUpdateStatus") == (
+        "InProgress"
+    ):
+        pass
     lam.update_function_code(FunctionName="flask-api", ImageUri=f"{REGISTRY}/flask-api:{tag}")
 
 

@@ -289,6 +289,10 @@ spec:
         ),
         ALARM.replace("period: 60", "period: 20") + "  statistic: Average\n",
         ALARM.replace("evaluationPeriods: 3", "evaluationPeriods: 1440") + "  statistic: Sum\n",
+        ALARM.replace("period: 60", "period: 3600").replace(
+            "evaluationPeriods: 3", "evaluationPeriods: 168"
+        )
+        + "  statistic: Sum\n",
         BUDGET + "  notifications:\n    - {notificationType: ACTUAL, comparisonOperator: "
         "GREATER_THAN, threshold: 5000, subscribers: [{type: EMAIL, address: a@example.com}]}\n",
         BUDGET.replace("timeUnit: MONTHLY", "timeUnit: MONTHLY\n  budgetType: RI_COVERAGE"),

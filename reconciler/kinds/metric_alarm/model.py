@@ -27,8 +27,9 @@ EXTENDED_STATISTIC = (
     r"|IQM)$"
 )
 _RANGE = re.compile(r"^(?:TC|TM|TS|WM)\(([0-9.]+)%:([0-9.]+)%\)$")
-#: An alarm evaluates at most one day of data: period times evaluationPeriods is at most 86,400 s.
-ONE_DAY = 86_400
+#: How much data an alarm may evaluate (botocore's documentation of `Period`): period times
+#: evaluationPeriods at most seven days, and at most one day when the period is under an hour.
+ONE_DAY, ONE_WEEK, ONE_HOUR = 86_400, 604_800, 3_600
 PATTERN_HINTS[ALARM_NAME] = "an alarm name (1 to 255 printable characters)"
 PATTERN_HINTS[EXTENDED_STATISTIC] = (
     "a percentile statistic such as p99, tm90, TM(10%:90%), PR(:300) or IQM"
@@ -115,11 +116,16 @@ def check(manifest: MetricAlarm) -> Iterator[tuple[tuple[str | int, ...], str]]:
         yield ("spec", "extendedStatistic"), f"{statistic}: each bound is from 10% to 90%"
     if statistic == "PR(:)":
         yield ("spec", "extendedStatistic"), f"{statistic} needs at least one bound"
-    if spec.period * spec.evaluation_periods > ONE_DAY:
+    window, limit = spec.period * spec.evaluation_periods, ONE_DAY
+    if spec.period >= ONE_HOUR:
+        limit = ONE_WEEK
+    if window > limit:
+        span = "one day" if limit == ONE_DAY else "seven days"
+        hourly = "" if limit == ONE_WEEK else " with a period under an hour"
         yield (
             ("spec", "evaluationPeriods"),
-            f"{spec.evaluation_periods} periods of {spec.period} s is more than one day "
-            f"({ONE_DAY} s), the most an alarm can evaluate",
+            f"{spec.evaluation_periods} periods of {spec.period} s is more than {span} "
+            f"({limit} s), the most an alarm{hourly} can evaluate",
         )
     points = spec.datapoints_to_alarm
     if points is not None and points > spec.evaluation_periods:
