@@ -33,3 +33,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         parts = item.path.relative_to(tests).parts
         if parts and parts[0] in SLOW_FOLDERS:
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(autouse=True)
+def _engines_wait_without_sleeping(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The emulator's slow operations (an update InProgress, a cluster modifying, provisioned
+    concurrency allocating) end after a number of reads, not seconds: the engines' waits poll
+    as on AWS, without sleeping between reads. Unit tests load no engine (a test holds that)."""
+    parts = request.node.path.relative_to(Path(__file__).parent).parts
+    if parts and parts[0] == "unit":
+        return
+    from reconciler.kinds import KINDS, engine
+
+    for kind in KINDS.values():
+        if kind.engine is not None:
+            # Engines are frozen dataclasses: their `sleep` is swapped in their __dict__.
+            monkeypatch.setitem(vars(engine(kind.name)), "sleep", lambda seconds: None)
