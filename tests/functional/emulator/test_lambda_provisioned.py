@@ -33,25 +33,7 @@ FN = "knob-fn"
 
 
 @pytest.fixture
-def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fake credentials, a fixed region, no proxy and no quota: nothing can reach real AWS."""
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_CONFIG_FILE": "/nonexistent",
-        "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
-        "NO_PROXY": "127.0.0.1,localhost",
-    }.items():
-        monkeypatch.setenv(key, value)
-    for key in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "AWS_PROFILE"):
-        monkeypatch.delenv(key, raising=False)
-    monkeypatch.delenv("MOTO_LAMBDA_CONCURRENCY_QUOTA", raising=False)
-
-
-@pytest.fixture
-def lam(aws_env: None) -> Iterator[LambdaClient]:
+def lam(offline: None) -> Iterator[LambdaClient]:
     with emulated_aws():
         yield boto3.client("lambda", region_name=REGION)
 
@@ -406,7 +388,7 @@ def test_install_is_idempotent(lam: LambdaClient, fn_arn: str) -> None:
     )
 
 
-def test_server_mode_serves_lambda_and_budgets_extensions(aws_env: None) -> None:
+def test_server_mode_serves_lambda_and_budgets_extensions(offline: None) -> None:
     pytest.importorskip("flask", reason="moto's server mode needs moto[server] (flask, flask-cors)")
     from moto.server import ThreadedMotoServer
 
