@@ -62,8 +62,8 @@ class Issued:
 
 def _issued(response: BaseResponse) -> Issued | None:
     """The record of the assumed-role credentials `response`'s request is signed with."""
-    key = response.access_key
-    if not key.startswith("ASIA"):
+    key = getattr(response, "access_key", None)  # set by moto's setup_class for AWS requests
+    if not isinstance(key, str) or not key.startswith("ASIA"):
         return None
     backend = sts_backends[response.current_account][get_partition(response.region)]
     role = backend.get_assumed_role_from_access_key(key)
