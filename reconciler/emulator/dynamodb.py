@@ -15,7 +15,8 @@ answers every update at once and accepts any number of them:
   ``LimitExceededException`` (400) "Subscriber limit exceeded: Update to PayPerRequest mode are
   limited to 4 times in 1 day(s)." (AWS's wording for the older one-a-day rule is quoted in
   aws-amplify/amplify-cli#1054). An on-demand table reports ``ProvisionedThroughput`` of 0 and
-  ``BillingModeSummary.LastUpdateToPayPerRequestDateTime`` (moto kept the old capacities).
+  ``BillingModeSummary.LastUpdateToPayPerRequestDateTime``, kept after a switch back (moto kept
+  the old capacities and no date).
   ``BillingMode: PROVISIONED`` from on-demand without ``ProvisionedThroughput``, or
   ``ProvisionedThroughput`` for an on-demand table, -> ``ValidationException`` with AWS's texts
   ("One or more parameter values were invalid: ...", quoted in
@@ -173,7 +174,7 @@ def _table_describe(self: Table, base_key: str = "TableDescription") -> dict[str
     if _UPDATING in vars(self):
         described["TableStatus"] = "UPDATING"
     switched = vars(self).get(_SWITCHED_AT)
-    if switched is not None and self.billing_mode == "PAY_PER_REQUEST":
+    if switched is not None:  # kept after a switch back to PROVISIONED
         described["BillingModeSummary"]["LastUpdateToPayPerRequestDateTime"] = switched
     return answer
 
