@@ -115,6 +115,7 @@ class Behaviour:
             dynamodb_update_reads=0,
             dynamodb_ttl_reads=0,
             dynamodb_ttl_rules=False,
+            dynamodb_ttl_interval_seconds=0,
             dynamodb_billing_rules=False,
             credentials_expire=False,
         )
