@@ -396,9 +396,11 @@ def test_a_ttl_change_within_the_hour_is_a_failed_change_saying_when_to_retry(
     settle_ttl(aws, "orders")
     manifest = table_manifest("orders", ttlAttribute=None)
     plan = plan_for(aws, context, manifest)
+    ttl_calls = params_of(aws, "UpdateTimeToLive")
 
     (result,) = apply(aws, plan, context, {"DynamoDBTable": FIXED})
 
+    assert len(ttl_calls) == 1  # refused once, not retried
     assert not result.succeeded
     assert result.error is not None
     assert "AWS refused to disable TTL on 'expiresAt'" in result.error
