@@ -99,6 +99,17 @@ spec:
       threshold: 80
       subscribers: [{type: EMAIL, address: platform-alerts@example.com}]
 """,
+    # --- DynamoDBTable ---------------------------------------------------------------------------
+    "dynamodb-table.yaml": """\
+apiVersion: reconciler/v1
+kind: DynamoDBTable
+metadata:
+  name: flask-api-sessions
+spec:
+  pointInTimeRecovery: true
+  ttlAttribute: expiresAt
+  billingMode: PAY_PER_REQUEST
+""",
 }
 
 #: What the demo changes behind the manifests' back, as a person would read it.
@@ -110,6 +121,8 @@ DRIFT = [
     "flask-api-latency-p99: missing (deleted by hand)",
     "demo-monthly-cost: $500 instead of $50",
     "old-canary-errors: an alarm owned by demo but no longer declared (prune deletes it)",
+    # --- DynamoDBTable ---
+    "flask-api-sessions: point-in-time recovery off instead of on",
 ]
 
 
@@ -203,4 +216,17 @@ def create_drifted_stack(session: Any) -> None:
             }
         ],
         ResourceTags=[{"Key": k, "Value": v} for k, v in tags.items()],
+    )
+    # --- DynamoDBTable: on-demand, TTL on expiresAt, point-in-time recovery off (drift) ---
+    dynamodb = session.client("dynamodb", region_name=REGION)
+    dynamodb.create_table(
+        TableName="flask-api-sessions",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
+    )
+    dynamodb.update_time_to_live(
+        TableName="flask-api-sessions",
+        TimeToLiveSpecification={"AttributeName": "expiresAt", "Enabled": True},
     )

@@ -16,6 +16,8 @@ and against a moto server in the same process (``moto.server.ThreadedMotoServer`
   alarm's ``ResourceNotFoundException``;
 - :mod:`~reconciler.emulator.rds`: ``modifying`` clusters, Serverless v2 capacity by engine
   version;
+- :mod:`~reconciler.emulator.dynamodb`: ``UPDATING`` tables, TTL changes once an hour and
+  ``ENABLING``/``DISABLING``, billing-mode switches limited in 24 hours;
 - :mod:`~reconciler.emulator.budgets`: budget updates, subscribers, tags (absent from moto) and
   AWS's rules on limits, filters and subscribers;
 - :mod:`~reconciler.emulator.credentials`: assumed-role credentials that expire.
@@ -62,6 +64,7 @@ def install() -> None:
             budgets,
             cloudwatch,
             credentials,
+            dynamodb,
             lambda_alias,
             lambda_provisioned,
             lambda_updates,
@@ -75,6 +78,7 @@ def install() -> None:
         rds.install()
         budgets.install()
         budget_rules.install()
+        dynamodb.install()
         credentials.install()
         _installed = True
 

@@ -76,6 +76,18 @@ class Behaviour:
     # Budgets: subscriber limits on CreateBudget, RI/Savings Plans limits, FilterExpression shown
     # only on request, CostFilters and FilterExpression not mixed.
     budgets_rules: bool = True
+    # DynamoDB: a table stays UPDATING for this many DescribeTable after UpdateTable; another
+    # UpdateTable meanwhile fails with ResourceInUseException.
+    dynamodb_update_reads: int = 1
+    # DynamoDB: TTL stays ENABLING / DISABLING for this many DescribeTimeToLive after a change.
+    dynamodb_ttl_reads: int = 1
+    # DynamoDB: one TTL change per table in this many seconds, no enabling of an enabled TTL or
+    # disabling of a disabled one (changes made with the rule off are not counted).
+    dynamodb_ttl_rules: bool = True
+    dynamodb_ttl_interval_seconds: float = 3600.0
+    # DynamoDB: four switches to on-demand per table in 24 hours; capacities only and always
+    # with PROVISIONED; on-demand tables report zero capacities.
+    dynamodb_billing_rules: bool = True
     # STS: credentials from AssumeRole expire after their DurationSeconds (AWS's default 3600),
     # or after this many seconds / this many requests signed with them when set.
     credentials_expire: bool = True
@@ -100,6 +112,11 @@ class Behaviour:
             rds_modify_reads=0,
             rds_capacity_rules=False,
             budgets_rules=False,
+            dynamodb_update_reads=0,
+            dynamodb_ttl_reads=0,
+            dynamodb_ttl_rules=False,
+            dynamodb_ttl_interval_seconds=0,
+            dynamodb_billing_rules=False,
             credentials_expire=False,
         )
 

@@ -25,6 +25,7 @@ READS = {
     "cloudwatch": ("describe_alarms", {}),
     "budgets": ("describe_budgets", {"AccountId": ACCOUNT}),
     "resourcegroupstaggingapi": ("get_resources", {}),
+    "dynamodb": ("describe_table", {"TableName": "flask-api-sessions"}),
     "sts": ("get_caller_identity", {}),
 }
 

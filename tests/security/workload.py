@@ -7,8 +7,9 @@ environment `demo` is reached through `assumeRoleArn`, as a target account would
 1. a signed GitHub push (revision 1) corrects the drifted demo stack: image, memory, reserved
    concurrency, the Aurora scaling, an alarm updated, one created and one pruned, the budget's
    limit; the same delivery again starts nothing;
-2. resources made by hand appear (untagged functions, cluster, alarm and budget, a budget owned
-   by `demo` that no manifest declares), and revision 2 adopts them: the functions read from
+2. resources made by hand appear (untagged functions, cluster, alarm, DynamoDB table and
+   budget, a budget owned by `demo` that no manifest declares), and revision 2 adopts them: the
+   table switched to provisioned, protected and given TTL; the functions read from
    `ListFunctions` (its threshold lowered to two), alias and provisioned concurrency,
    reserved concurrency removed, tags added, notifications and subscribers edited, a budget
    created and one pruned;
@@ -102,6 +103,17 @@ spec:
       threshold: 10
       thresholdType: ABSOLUTE_VALUE
       subscribers: [{{type: EMAIL, address: z@example.com}}]
+---
+apiVersion: reconciler/v1
+kind: DynamoDBTable
+metadata:
+  name: orders
+spec:
+  deletionProtection: true
+  ttlAttribute: expiresAt
+  billingMode: PROVISIONED
+  readCapacity: 2
+  writeCapacity: 1
 ---
 apiVersion: reconciler/v1
 kind: Budget
@@ -217,6 +229,12 @@ def by_hand() -> None:
         EvaluationPeriods=1,
         Threshold=10,
         ComparisonOperator="GreaterThanThreshold",
+    )
+    session.client("dynamodb").create_table(
+        TableName="orders",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
     )
     budgets = session.client("budgets")
 
