@@ -25,6 +25,7 @@ READS = {
     "cloudwatch": ("describe_alarms", {}),
     "budgets": ("describe_budgets", {"AccountId": ACCOUNT}),
     "resourcegroupstaggingapi": ("get_resources", {}),
+    "ssm": ("describe_parameters", {}),
     "sts": ("get_caller_identity", {}),
 }
 
