@@ -99,6 +99,15 @@ spec:
       threshold: 80
       subscribers: [{type: EMAIL, address: platform-alerts@example.com}]
 """,
+    "ssm-parameter.yaml": """\
+apiVersion: reconciler/v1
+kind: SsmParameter
+metadata:
+  name: /demo/flask-api/RATE_LIMIT_PER_MINUTE
+spec:
+  value: "600"
+  description: Requests a client may make per minute
+""",
 }
 
 #: What the demo changes behind the manifests' back, as a person would read it.
@@ -110,6 +119,7 @@ DRIFT = [
     "flask-api-latency-p99: missing (deleted by hand)",
     "demo-monthly-cost: $500 instead of $50",
     "old-canary-errors: an alarm owned by demo but no longer declared (prune deletes it)",
+    "/demo/flask-api/RATE_LIMIT_PER_MINUTE: value 100 instead of 600",
 ]
 
 
@@ -203,4 +213,13 @@ def create_drifted_stack(session: Any) -> None:
             }
         ],
         ResourceTags=[{"Key": k, "Value": v} for k, v in tags.items()],
+    )
+
+    # --- SsmParameter: a parameter whose value was changed by hand ---------------------------------
+    session.client("ssm", region_name=REGION).put_parameter(
+        Name="/demo/flask-api/RATE_LIMIT_PER_MINUTE",
+        Value="100",
+        Type="String",
+        Description="Requests a client may make per minute",
+        Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
     )

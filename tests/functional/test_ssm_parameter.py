@@ -9,8 +9,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from reconciler.aws import Clients
+from reconciler.aws_errors import describe
 from reconciler.context import Context
 from reconciler.errors import PermanentError
 from reconciler.kinds.ssm_parameter.engine import ENGINE
@@ -528,3 +530,31 @@ def test_prune_keeps_a_one_level_parameter_declared_with_the_other_spelling(
 
     assert ENGINE.diff(manifest, found["/solo"]) == []
     assert sorted(owned) == ["/phoney/dev/STALE", "/solo"]
+
+
+def test_an_error_that_quotes_the_value_never_shows_it(aws: Clients, context: Context) -> None:
+    """AWS's ValidationException quotes what it refused; the error people read says <value>."""
+    value = "https://internal.example.com/very/long/configuration/value"
+    manifest = parameter(NAME, value=value)
+    plan = plan_for(aws, context, manifest)
+
+    def refuse(params: dict[str, Any], **_: Any) -> None:
+        raise ClientError(
+            {
+                "Error": {
+                    "Code": "ValidationException",
+                    "Message": f"1 validation error detected: Value '{params['Value']}' at "
+                    "'value' failed to satisfy constraint",
+                },
+                "ResponseMetadata": {"HTTPStatusCode": 400},
+            },
+            "PutParameter",
+        )
+
+    aws.service("ssm").meta.events.register("before-parameter-build.ssm.PutParameter", refuse)
+    with pytest.raises(ClientError) as raised:
+        apply_plan(aws, context, plan)
+
+    assert value not in str(raised.value)
+    assert value not in describe(raised.value)
+    assert "Value '<value>' at 'value'" in describe(raised.value)

@@ -217,7 +217,7 @@ class SsmParameterEngine(Engine[Parameter]):
         }
         if desired.get("description"):
             params["Description"] = desired["description"]
-        self.call(ssm.put_parameter, **params)
+        self._put(ssm, params)
 
     def update(
         self, aws: Clients, current: Current[Parameter], desired: dict[str, Any], context: Context
@@ -237,8 +237,17 @@ class SsmParameterEngine(Engine[Parameter]):
         }
         if description or have["description"]:
             params["Description"] = description
-        self.call(ssm.put_parameter, **params)
+        self._put(ssm, params)
         return True
+
+    def _put(self, ssm: SSMClient, params: dict[str, Any]) -> None:
+        """`PutParameter`; an error that echoes the value (a `ValidationException` quotes what it
+        refused) says `<value>` instead: the plan shows values, errors and logs never do."""
+        try:
+            self.call(ssm.put_parameter, **params)
+        except Exception as exc:
+            _redact(exc, params["Value"])
+            raise
 
     def tag(
         self, aws: Clients, current: Current[Parameter], context: Context, tags: Mapping[str, str]
@@ -272,6 +281,26 @@ def _observed(name: str, parameter: Parameter, tags: Mapping[str, str]) -> Obser
 
 def _tags(tag_list: Sequence[Any]) -> dict[str, str]:
     return {tag["Key"]: tag["Value"] for tag in tag_list}
+
+
+#: Values shorter than this are replaced only where an error quotes them ('600'): left bare, a
+#: short value would be found inside unrelated words and numbers of the message.
+_BARE_VALUE_MIN = 8
+
+
+def _redact(error: BaseException, value: str) -> None:
+    """Replace `value` in `error`'s text and in AWS's answer inside it, in place."""
+
+    def scrub(text: str) -> str:
+        text = text.replace(f"'{value}'", "'<value>'").replace(f'"{value}"', '"<value>"')
+        return text.replace(value, "<value>") if len(value) >= _BARE_VALUE_MIN else text
+
+    error.args = tuple(scrub(arg) if isinstance(arg, str) else arg for arg in error.args)
+    answer = getattr(error, "response", None)
+    if isinstance(answer, dict) and isinstance(answer.get("Error"), dict):
+        message = answer["Error"].get("Message")
+        if isinstance(message, str):
+            answer["Error"]["Message"] = scrub(message)
 
 
 def _key(name: str) -> str:
