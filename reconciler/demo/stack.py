@@ -215,7 +215,7 @@ def create_drifted_stack(session: Any) -> None:
         ResourceTags=[{"Key": k, "Value": v} for k, v in tags.items()],
     )
 
-    # --- SsmParameter: a parameter whose value was changed by hand ---------------------------------
+    # --- SsmParameter: a parameter whose value was changed by hand ---------------------------
     session.client("ssm", region_name=REGION).put_parameter(
         Name="/demo/flask-api/RATE_LIMIT_PER_MINUTE",
         Value="100",

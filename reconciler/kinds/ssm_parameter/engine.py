@@ -77,7 +77,12 @@ class SsmParameterEngine(Engine[Parameter]):
     sends `Tags` without `Overwrite`, an update `Overwrite` without `Tags`, and the ownership tag
     of an existing parameter goes on with `AddTagsToResource`. An update sends the value, type
     and description in one `PutParameter`, the description AWS has when the manifest does not
-    manage it, so that it is kept.
+    manage it, so that it is kept. A type change is `String` ↔ `StringList` only, sent as `Type`
+    with `Overwrite` ("Specifying a parameter type isn't required when updating a parameter",
+    so AWS takes one); to or from `SecureString` never happens (`validate` refuses it and an
+    existing one is refused here), which is the change AWS's `HierarchyTypeMismatchException`
+    names ("you can't change a parameter from a String type to a SecureString type"). Should AWS
+    refuse a type change, its error travels to the change's result as it is.
     """
 
     description = KIND
