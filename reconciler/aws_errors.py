@@ -63,7 +63,9 @@ CODES: dict[str, Failure] = {
         "NoSuchBucket NoSuchEntity DBClusterNotFoundFault DBInstanceNotFound "
         "ProvisionedConcurrencyConfigNotFoundException ParameterNotFound TableNotFoundException "
         "ServiceNotFoundException ServiceNotActiveException ClusterNotFoundException "
-        "ObjectNotFoundException StateMachineDoesNotExist ExecutionDoesNotExist",
+        "ObjectNotFoundException StateMachineDoesNotExist ExecutionDoesNotExist "
+        # SSM answers ListTagsForResource and AddTagsToResource of a missing parameter so
+        "InvalidResourceId",
     ),
     **_codes(
         Failure.EXISTS,

@@ -110,6 +110,16 @@ spec:
   ttlAttribute: expiresAt
   billingMode: PAY_PER_REQUEST
 """,
+    # --- SsmParameter ----------------------------------------------------------------------------
+    "ssm-parameter.yaml": """\
+apiVersion: reconciler/v1
+kind: SsmParameter
+metadata:
+  name: /demo/flask-api/RATE_LIMIT_PER_MINUTE
+spec:
+  value: "600"
+  description: Requests a client may make per minute
+""",
 }
 
 #: What the demo changes behind the manifests' back, as a person would read it.
@@ -123,6 +133,7 @@ DRIFT = [
     "old-canary-errors: an alarm owned by demo but no longer declared (prune deletes it)",
     # --- DynamoDBTable ---
     "flask-api-sessions: point-in-time recovery off instead of on",
+    "/demo/flask-api/RATE_LIMIT_PER_MINUTE: value 100 instead of 600",
 ]
 
 
@@ -229,4 +240,13 @@ def create_drifted_stack(session: Any) -> None:
     dynamodb.update_time_to_live(
         TableName="flask-api-sessions",
         TimeToLiveSpecification={"AttributeName": "expiresAt", "Enabled": True},
+    )
+
+    # --- SsmParameter: a parameter whose value was changed by hand ---------------------------
+    session.client("ssm", region_name=REGION).put_parameter(
+        Name="/demo/flask-api/RATE_LIMIT_PER_MINUTE",
+        Value="100",
+        Type="String",
+        Description="Requests a client may make per minute",
+        Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
     )

@@ -20,6 +20,7 @@ and against a moto server in the same process (``moto.server.ThreadedMotoServer`
   ``ENABLING``/``DISABLING``, billing-mode switches limited in 24 hours;
 - :mod:`~reconciler.emulator.budgets`: budget updates, subscribers, tags (absent from moto) and
   AWS's rules on limits, filters and subscribers;
+- :mod:`~reconciler.emulator.ssm`: ``DescribeParameters`` pages of ``MaxResults``;
 - :mod:`~reconciler.emulator.credentials`: assumed-role credentials that expire.
 
 How much of this is on, and how long delays last, is one :class:`Behaviour`
@@ -69,6 +70,7 @@ def install() -> None:
             lambda_provisioned,
             lambda_updates,
             rds,
+            ssm,
         )
 
         lambda_provisioned.install()
@@ -76,6 +78,7 @@ def install() -> None:
         lambda_updates.install()
         cloudwatch.install()
         rds.install()
+        ssm.install()
         budgets.install()
         budget_rules.install()
         dynamodb.install()

@@ -21,6 +21,7 @@ from reconciler.kinds import (
     environment,
     lambda_function,
     metric_alarm,
+    ssm_parameter,
 )
 from reconciler.kinds.description import ACCOUNT_CHECK, STS, Issue, Kind, Service
 
@@ -39,6 +40,7 @@ KINDS: dict[str, Kind] = {
         metric_alarm.KIND,
         budget.KIND,
         dynamodb_table.KIND,
+        ssm_parameter.KIND,
     )
 }
 

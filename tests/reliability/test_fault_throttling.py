@@ -26,6 +26,7 @@ READS = {
     "budgets": ("describe_budgets", {"AccountId": ACCOUNT}),
     "resourcegroupstaggingapi": ("get_resources", {}),
     "dynamodb": ("describe_table", {"TableName": "flask-api-sessions"}),
+    "ssm": ("describe_parameters", {}),
     "sts": ("get_caller_identity", {}),
 }
 

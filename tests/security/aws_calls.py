@@ -61,6 +61,9 @@ ACTIONS: dict[tuple[str, str], frozenset[str]] = {
 TAGGING_PARAMETERS: dict[tuple[str, str], tuple[str, str]] = {
     ("cloudwatch", "PutMetricAlarm"): ("Tags", "cloudwatch:TagResource"),
     ("budgets", "CreateBudget"): ("ResourceTags", "budgets:TagResource"),
+    # "To create an SSM parameter, you must have ... ssm:PutParameter and ssm:AddTagsToResource"
+    # (AWS::SSM::Parameter, CloudFormation resource reference).
+    ("ssm", "PutParameter"): ("Tags", "ssm:AddTagsToResource"),
 }
 
 

@@ -129,6 +129,7 @@ WRONG = {
     "MetricAlarm": ("spec", "period", 45),
     "Budget": ("spec", "timeUnit", "WEEKLY"),
     "DynamoDBTable": ("spec", "billingMode", "ON_DEMAND"),
+    "SsmParameter": ("spec", "type", "SecureString"),
 }
 
 
