@@ -76,6 +76,11 @@ class Behaviour:
     # Budgets: subscriber limits on CreateBudget, RI/Savings Plans limits, FilterExpression shown
     # only on request, CostFilters and FilterExpression not mixed.
     budgets_rules: bool = True
+    # API Gateway v2: route settings name routes the API has; no execution logs on HTTP APIs.
+    apigateway_stage_rules: bool = True
+    # API Gateway v2: GetApis answers this many APIs a page when the caller sends no maxResults
+    # (None: all in one page, as moto does).
+    apigateway_page_size: int | None = 25
     # STS: credentials from AssumeRole expire after their DurationSeconds (AWS's default 3600),
     # or after this many seconds / this many requests signed with them when set.
     credentials_expire: bool = True
@@ -100,6 +105,8 @@ class Behaviour:
             rds_modify_reads=0,
             rds_capacity_rules=False,
             budgets_rules=False,
+            apigateway_stage_rules=False,
+            apigateway_page_size=None,
             credentials_expire=False,
         )
 
