@@ -146,7 +146,7 @@ def _delete_route_settings(self: ApiGatewayV2Response) -> TYPE_RESPONSE:
     del settings[route_key]
     stage.route_settings = settings
     stage.updated = datetime.now()
-    return 204, {}, ""
+    return 204, {"status": 204}, ""
 
 
 def _paged_apis(self: ApiGatewayV2Response) -> TYPE_RESPONSE:
