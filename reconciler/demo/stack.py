@@ -99,6 +99,18 @@ spec:
       threshold: 80
       subscribers: [{type: EMAIL, address: platform-alerts@example.com}]
 """,
+    # --- HttpApiStage -------------------------------------------------------------------------
+    "http-api-stage.yaml": """\
+apiVersion: reconciler/v1
+kind: HttpApiStage
+metadata:
+  name: gateway/$default
+spec:
+  throttling: {rateLimit: 100, burstLimit: 50}
+  detailedMetrics: true
+  routes:
+    GET /health: {rateLimit: 5, burstLimit: 2}
+""",
 }
 
 #: What the demo changes behind the manifests' back, as a person would read it.
@@ -110,6 +122,9 @@ DRIFT = [
     "flask-api-latency-p99: missing (deleted by hand)",
     "demo-monthly-cost: $500 instead of $50",
     "old-canary-errors: an alarm owned by demo but no longer declared (prune deletes it)",
+    # HttpApiStage
+    "gateway/$default: throttling 1000/500 instead of 100/50, detailed metrics off, an "
+    "undeclared throttle on ANY /{proxy+}, untagged",
 ]
 
 
@@ -203,4 +218,23 @@ def create_drifted_stack(session: Any) -> None:
             }
         ],
         ResourceTags=[{"Key": k, "Value": v} for k, v in tags.items()],
+    )
+    _create_drifted_http_api(session)
+
+
+def _create_drifted_http_api(session: Any) -> None:
+    """HttpApiStage: the HTTP API `gateway`, its `$default` stage drifted and untagged."""
+    gateway = session.client("apigatewayv2", region_name=REGION)
+    api_id = gateway.create_api(Name="gateway", ProtocolType="HTTP")["ApiId"]
+    for key in ("GET /health", "ANY /{proxy+}"):
+        gateway.create_route(ApiId=api_id, RouteKey=key)
+    gateway.create_stage(
+        ApiId=api_id,
+        StageName="$default",
+        AutoDeploy=True,
+        DefaultRouteSettings={"ThrottlingRateLimit": 1000.0, "ThrottlingBurstLimit": 500},
+        RouteSettings={
+            "GET /health": {"ThrottlingRateLimit": 5.0, "ThrottlingBurstLimit": 2},
+            "ANY /{proxy+}": {"ThrottlingRateLimit": 1.0, "ThrottlingBurstLimit": 1},
+        },
     )

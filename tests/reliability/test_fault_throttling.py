@@ -26,6 +26,7 @@ READS = {
     "budgets": ("describe_budgets", {"AccountId": ACCOUNT}),
     "resourcegroupstaggingapi": ("get_resources", {}),
     "sts": ("get_caller_identity", {}),
+    "apigatewayv2": ("get_apis", {}),
 }
 
 
