@@ -62,6 +62,12 @@ _ROUTE_SETTINGS_URL: Final = (
     r"{0}/v2/apis/(?P<api_id>[^/]+)/stages/(?P<stage_name>[^/]+)"
     r"/routesettings/(?P<route_key>.+)$"
 )
+#: A stage's ARN in a tags path, as a server sees it once `%2F` is decoded (moto's own patterns
+#: stop at an API's ARN).
+_STAGE_TAGS_URL: Final = (
+    r"{0}/v2/tags/(?P<resource_arn_pt1>[^/]+)/apis/(?P<resource_arn_pt2>[^/]+)"
+    r"/stages/(?P<resource_arn_pt3>[^/]+)$"
+)
 _EXECUTION_LOGS: Final = ("dataTraceEnabled", "loggingLevel")
 
 __all__ = ["install", "stage_arn"]
@@ -172,6 +178,7 @@ def install() -> None:
         return
     # moto builds its in-process URL map and the server's routes from this dict on demand.
     apigatewayv2_urls.url_paths.setdefault(_ROUTE_SETTINGS_URL, ApiGatewayV2Response.dispatch)
+    apigatewayv2_urls.url_paths.setdefault(_STAGE_TAGS_URL, ApiGatewayV2Response.dispatch)
     # moto dispatches an operation to the response method named after it in snake case.
     ApiGatewayV2Response.update_stage = _update_stage  # type: ignore[attr-defined]
     ApiGatewayV2Response.delete_route_settings = _delete_route_settings  # type: ignore[attr-defined]
