@@ -397,3 +397,24 @@ def test_a_stage_api_gateway_manages_is_blocked(
 
     assert change.action is Action.BLOCKED
     assert "managed by API Gateway" in (change.reason or "")
+
+
+def test_a_route_change_sends_every_declared_route_whole(aws: Clients, context: Context) -> None:
+    """Whether AWS merges route settings by key or replaces them, the declared map lands whole."""
+    make_api(aws, route_settings=FULL_ROUTES)
+    sent: list[dict[str, Any]] = []
+    aws.service("apigatewayv2").meta.events.register(
+        "provide-client-params.apigatewayv2.UpdateStage",
+        lambda params, **_: sent.append(dict(params)),
+    )
+    routes = {**FULL_SPEC["routes"], "GET /health": {"rateLimit": 6, "burstLimit": 3}}
+    manifest = stage_manifest("gateway/$default", routes=routes)
+
+    apply_each(ENGINE, aws, context, plan_for(aws, context, manifest))
+
+    (update,) = sent
+    assert set(update) == {"ApiId", "StageName", "RouteSettings"}
+    assert update["RouteSettings"] == {
+        "GET /health": {"ThrottlingRateLimit": 6.0, "ThrottlingBurstLimit": 3},
+        "ANY /{proxy+}": {"ThrottlingRateLimit": 20.5, "ThrottlingBurstLimit": 10},
+    }

@@ -269,12 +269,13 @@ def _changes(
     extra: list[str] = []
     if "routes" in desired:
         routes = stage.get("RouteSettings") or {}
-        changed = {
-            key: _settings(routes.get(key) or {}, throttling)
-            for key, throttling in desired["routes"].items()
-            if not same(throttling, have["routes"].get(key))
-        }
-        if changed:
-            params["RouteSettings"] = changed
+        wanted = desired["routes"]
+        if any(not same(wanted[key], have["routes"].get(key)) for key in wanted):
+            # Every declared route, not only those that differ: AWS merges by route key, so the
+            # rest are rewritten as they are, and a route's settings never depend on the merge.
+            params["RouteSettings"] = {
+                key: _settings(routes.get(key) or {}, throttling)
+                for key, throttling in wanted.items()
+            }
         extra = sorted(key for key in routes if key not in desired["routes"])
     return params, extra
