@@ -11,6 +11,7 @@ removes a route's settings).
 
 from __future__ import annotations
 
+import urllib.request
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -200,3 +201,40 @@ def test_get_apis_pages_with_string_max_results_and_next_token(gw: ApiGatewayV2C
     with pytest.raises(ClientError) as raised:
         gw.get_apis(MaxResults="zero")
     assert _error(raised)[:2] == ("BadRequestException", 400)
+
+
+def test_server_mode_serves_stage_updates_route_settings_and_stage_tags(offline: None) -> None:
+    """A server decodes `%2F` before routing: a stage's ARN in `/v2/tags/` still reaches GetTags
+    and TagResource, and `ANY /{proxy+}` reaches DeleteRouteSettings."""
+    pytest.importorskip("flask", reason="moto's server mode needs moto[server] (flask, flask-cors)")
+    from moto.server import ThreadedMotoServer
+
+    from reconciler.emulator import install
+
+    install()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    try:
+        gw = boto3.client("apigatewayv2", region_name="us-east-1", endpoint_url=endpoint)
+        api_id = gw.create_api(Name="gateway", ProtocolType="HTTP")["ApiId"]
+        gw.create_route(ApiId=api_id, RouteKey="ANY /{proxy+}")
+        gw.create_stage(ApiId=api_id, StageName="$default", Tags={"team": "edge"})
+        settings = {"ThrottlingRateLimit": 1.0, "ThrottlingBurstLimit": 1}
+
+        gw.update_stage(
+            ApiId=api_id, StageName="$default", RouteSettings={"ANY /{proxy+}": settings}
+        )
+        gw.tag_resource(ResourceArn=_arn(api_id), Tags={"reconciler:environment": "dev"})
+        tags = gw.get_tags(ResourceArn=_arn(api_id))["Tags"]
+        gw.delete_route_settings(ApiId=api_id, StageName="$default", RouteKey="ANY /{proxy+}")
+
+        assert tags == {"team": "edge", "reconciler:environment": "dev"}
+        assert gw.get_stage(ApiId=api_id, StageName="$default")["RouteSettings"] == {}
+    finally:
+        # The server shares moto's in-process state: leave none behind for other tests.
+        request = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")
+        with urllib.request.urlopen(request, timeout=10):
+            pass
+        server.stop()
