@@ -42,9 +42,10 @@ class HttpApiStageEngine(Engine[Stage]):
     """Finds the declared APIs with one `GetApis` pass (paged by `NextToken`; AWS has no lookup
     by name), then reads each declared stage with `GetStage` and its tags with `GetTags` on the
     stage's ARN, all stages in parallel. Changes a stage with one `UpdateStage` carrying only the
-    settings that differ, each written whole (the stage's other settings as AWS has them), and
-    removes the settings of a route the manifest leaves out of `routes` with
-    `DeleteRouteSettings` (an update never removes a route's settings).
+    groups that differ (the default route settings; every declared route when one differs), each
+    written whole with the stage's other settings as AWS has them, and removes the settings of a
+    route the manifest leaves out of `routes` with `DeleteRouteSettings` (an update never removes
+    a route's settings).
 
     API names are not unique: a name no HTTP API has, or several have, is refused
     (`Observed.refusal`, naming the ids). So is a stage API Gateway manages itself (an API made
@@ -101,7 +102,7 @@ class HttpApiStageEngine(Engine[Stage]):
     def update(
         self, aws: Clients, current: Current[Stage], desired: dict[str, Any], context: Context
     ) -> bool:
-        """One `UpdateStage` with the settings that differ from the stage read just before, then
+        """One `UpdateStage` with the groups that differ from the stage read just before, then
         `DeleteRouteSettings` for each route with settings the manifest's `routes` leaves out."""
         client: ApiGatewayV2Client = self.client(aws)
         state = current.state
