@@ -120,6 +120,18 @@ spec:
   value: "600"
   description: Requests a client may make per minute
 """,
+    # --- HttpApiStage -------------------------------------------------------------------------
+    "http-api-stage.yaml": """\
+apiVersion: reconciler/v1
+kind: HttpApiStage
+metadata:
+  name: gateway/$default
+spec:
+  throttling: {rateLimit: 100, burstLimit: 50}
+  detailedMetrics: true
+  routes:
+    GET /health: {rateLimit: 5, burstLimit: 2}
+""",
 }
 
 #: What the demo changes behind the manifests' back, as a person would read it.
@@ -131,9 +143,10 @@ DRIFT = [
     "flask-api-latency-p99: missing (deleted by hand)",
     "demo-monthly-cost: $500 instead of $50",
     "old-canary-errors: an alarm owned by demo but no longer declared (prune deletes it)",
-    # --- DynamoDBTable ---
     "flask-api-sessions: point-in-time recovery off instead of on",
     "/demo/flask-api/RATE_LIMIT_PER_MINUTE: value 100 instead of 600",
+    "gateway/$default: throttling 1000/500 instead of 100/50, detailed metrics off, an "
+    "undeclared throttle on ANY /{proxy+}, untagged",
 ]
 
 
@@ -249,4 +262,25 @@ def create_drifted_stack(session: Any) -> None:
         Type="String",
         Description="Requests a client may make per minute",
         Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
+    )
+
+    # --- HttpApiStage ----------------------------------------------------------------------------
+    _create_drifted_http_api(session)
+
+
+def _create_drifted_http_api(session: Any) -> None:
+    """HttpApiStage: the HTTP API `gateway`, its `$default` stage drifted and untagged."""
+    gateway = session.client("apigatewayv2", region_name=REGION)
+    api_id = gateway.create_api(Name="gateway", ProtocolType="HTTP")["ApiId"]
+    for key in ("GET /health", "ANY /{proxy+}"):
+        gateway.create_route(ApiId=api_id, RouteKey=key)
+    gateway.create_stage(
+        ApiId=api_id,
+        StageName="$default",
+        AutoDeploy=True,
+        DefaultRouteSettings={"ThrottlingRateLimit": 1000.0, "ThrottlingBurstLimit": 500},
+        RouteSettings={
+            "GET /health": {"ThrottlingRateLimit": 5.0, "ThrottlingBurstLimit": 2},
+            "ANY /{proxy+}": {"ThrottlingRateLimit": 1.0, "ThrottlingBurstLimit": 1},
+        },
     )

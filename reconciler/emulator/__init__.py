@@ -21,7 +21,10 @@ and against a moto server in the same process (``moto.server.ThreadedMotoServer`
 - :mod:`~reconciler.emulator.budgets`: budget updates, subscribers, tags (absent from moto) and
   AWS's rules on limits, filters and subscribers;
 - :mod:`~reconciler.emulator.ssm`: ``DescribeParameters`` pages of ``MaxResults``;
-- :mod:`~reconciler.emulator.credentials`: assumed-role credentials that expire.
+- :mod:`~reconciler.emulator.credentials`: assumed-role credentials that expire;
+- :mod:`~reconciler.emulator.apigatewayv2`: ``UpdateStage`` and ``DeleteRouteSettings`` (absent
+  from moto), route settings checked against the API's routes, one set of stage tags, ``GetApis``
+  in pages.
 
 How much of this is on, and how long delays last, is one :class:`Behaviour`
 (:mod:`~reconciler.emulator.settings`): all on by default; ``RECONCILER_EMULATOR=moto`` starts a
@@ -61,6 +64,7 @@ def install() -> None:
             return
         # Lazy: importing these imports moto, which production code must never pay for.
         from reconciler.emulator import (
+            apigatewayv2,
             budget_rules,
             budgets,
             cloudwatch,
@@ -83,6 +87,7 @@ def install() -> None:
         budget_rules.install()
         dynamodb.install()
         credentials.install()
+        apigatewayv2.install()
         _installed = True
 
 

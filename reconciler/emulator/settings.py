@@ -88,6 +88,11 @@ class Behaviour:
     # DynamoDB: four switches to on-demand per table in 24 hours; capacities only and always
     # with PROVISIONED; on-demand tables report zero capacities.
     dynamodb_billing_rules: bool = True
+    # API Gateway v2: route settings name routes the API has; no execution logs on HTTP APIs.
+    apigateway_stage_rules: bool = True
+    # API Gateway v2: GetApis answers this many APIs a page when the caller sends no maxResults
+    # (None: all in one page, as moto does).
+    apigateway_page_size: int | None = 25
     # STS: credentials from AssumeRole expire after their DurationSeconds (AWS's default 3600),
     # or after this many seconds / this many requests signed with them when set.
     credentials_expire: bool = True
@@ -117,6 +122,8 @@ class Behaviour:
             dynamodb_ttl_rules=False,
             dynamodb_ttl_interval_seconds=0,
             dynamodb_billing_rules=False,
+            apigateway_stage_rules=False,
+            apigateway_page_size=None,
             credentials_expire=False,
         )
 

@@ -19,6 +19,7 @@ from reconciler.kinds import (
     budget,
     dynamodb_table,
     environment,
+    http_api_stage,
     lambda_function,
     metric_alarm,
     ssm_parameter,
@@ -40,6 +41,7 @@ KINDS: dict[str, Kind] = {
         metric_alarm.KIND,
         budget.KIND,
         dynamodb_table.KIND,
+        http_api_stage.KIND,
         ssm_parameter.KIND,
     )
 }

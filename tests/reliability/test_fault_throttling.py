@@ -28,6 +28,7 @@ READS = {
     "dynamodb": ("describe_table", {"TableName": "flask-api-sessions"}),
     "ssm": ("describe_parameters", {}),
     "sts": ("get_caller_identity", {}),
+    "apigatewayv2": ("get_apis", {}),
 }
 
 

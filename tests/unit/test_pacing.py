@@ -133,6 +133,7 @@ def test_every_published_or_assumed_figure_says_where_it_comes_from() -> None:
         "resourcegroupstaggingapi",
         "dynamodb",
         "ssm",
+        "apigatewayv2",
     }
 
 

@@ -130,6 +130,7 @@ WRONG = {
     "Budget": ("spec", "timeUnit", "WEEKLY"),
     "DynamoDBTable": ("spec", "billingMode", "ON_DEMAND"),
     "SsmParameter": ("spec", "type", "SecureString"),
+    "HttpApiStage": ("spec", "throttling", {"rateLimit": -1, "burstLimit": 1}),
 }
 
 
