@@ -16,6 +16,8 @@ and against a moto server in the same process (``moto.server.ThreadedMotoServer`
   alarm's ``ResourceNotFoundException``;
 - :mod:`~reconciler.emulator.rds`: ``modifying`` clusters, Serverless v2 capacity by engine
   version;
+- :mod:`~reconciler.emulator.rds_instances`: DB instance modifications deferred to the maintenance
+  window (``PendingModifiedValues``), ``modifying`` instances;
 - :mod:`~reconciler.emulator.budgets`: budget updates, subscribers, tags (absent from moto) and
   AWS's rules on limits, filters and subscribers;
 - :mod:`~reconciler.emulator.credentials`: assumed-role credentials that expire.
@@ -66,6 +68,7 @@ def install() -> None:
             lambda_provisioned,
             lambda_updates,
             rds,
+            rds_instances,
         )
 
         lambda_provisioned.install()
@@ -73,6 +76,7 @@ def install() -> None:
         lambda_updates.install()
         cloudwatch.install()
         rds.install()
+        rds_instances.install()
         budgets.install()
         budget_rules.install()
         credentials.install()
