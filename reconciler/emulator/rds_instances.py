@@ -7,12 +7,12 @@ Rules kept from AWS (the ``ModifyDBInstance`` member documentation in the botoco
 https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_ModifyInstance.ApplyImmediately.html):
 
 - ``ApplyImmediately=False`` (the default) puts ``DBInstanceClass`` and ``MultiAZ`` in the
-  instance's ``PendingModifiedValues`` for the next maintenance window, and ``BackupRetentionPeriod``
-  too when it turns backups on or off (0 to non-zero, non-zero to 0); a retention changed from one
-  non-zero value to another "is asynchronously applied as soon as possible", and
-  ``DeletionProtection`` (not a member of ``PendingModifiedValues``) is applied at once. A queued
-  value replaces the one queued before for the same setting. The instance stays ``available``
-  (``Behaviour.rds_pending_modifications``).
+  instance's ``PendingModifiedValues`` for the next maintenance window, and
+  ``BackupRetentionPeriod`` too when it turns backups on or off (0 to non-zero, non-zero to 0);
+  a retention changed from one non-zero value to another "is asynchronously applied as soon as
+  possible", and ``DeletionProtection`` (not a member of ``PendingModifiedValues``) at once. A
+  queued value replaces the one queued before for the same setting. The instance stays
+  ``available`` (``Behaviour.rds_pending_modifications``).
 - ``ApplyImmediately=True`` applies the request's modifications *and* those already queued ("your
   new changes and any changes in the pending modifications queue are applied"): the instance is
   ``modifying`` for the next ``Behaviour.rds_instance_modify_reads`` ``DescribeDBInstances`` that
@@ -71,7 +71,7 @@ def _apply_queued(instance: DBInstance) -> None:
     """The queued modifications take effect (the window came, or they were applied at once)."""
     for member, value in queued(instance).items():
         setattr(instance, _ATTRIBUTE[member], value)
-    instance.pending_modified_values = {}
+    vars(instance)["pending_modified_values"] = {}
     vars(instance).pop(_BUSY, None)
     instance.status = "available"
 
@@ -115,7 +115,7 @@ def install() -> None:
             if value is not None and _deferred(param, value, instance):
                 waiting[member] = value
                 del db_kwargs[param]
-        instance.pending_modified_values = waiting
+        vars(instance)["pending_modified_values"] = waiting  # moto answers it as the member
         answer = original_modify(self, db_instance_identifier, db_kwargs)
         if db_kwargs.get("apply_immediately"):
             started = Pending.start(rules.rds_instance_modify_reads)
