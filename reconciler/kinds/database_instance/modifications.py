@@ -100,7 +100,8 @@ def settles_now(instance: Mapping[str, Any], params: Mapping[str, Any]) -> bool:
 def note(instance: Mapping[str, Any], desired: Mapping[str, Any]) -> str | None:
     """What a person should know that is not drift: when a change will take effect, or that a
     pending modification is what makes the instance in sync; None when there is nothing."""
-    window = instance.get("PreferredMaintenanceWindow") or "its maintenance window"
+    window = instance.get("PreferredMaintenanceWindow")
+    window = f"{window} UTC" if window else "its maintenance window"
     changed = differing(instance, desired)
     pending = dict(instance.get("PendingModifiedValues", {}))
     if desired.get(WHEN, False):
