@@ -471,3 +471,23 @@ def test_apply_refuses_an_instance_that_became_owned_elsewhere(
     with pytest.raises(PermanentError, match="owned by environment 'prod'"):
         ENGINE.apply(aws, change, context)
     assert settings(aws, "orders")[4] == {}
+
+
+def test_observe_follows_the_pages_of_a_batch(
+    aws: Clients, context: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """AWS answers at most `MaxRecords` instances a page, with a `Marker` for the rest."""
+    from reconciler.kinds.database_instance import engine
+
+    monkeypatch.setattr(engine, "BATCH", 20)  # AWS's smallest page; batches of 20 names too
+    names = [f"db-{i:02}" for i in range(30)]
+    for name in names:
+        make_instance(aws, name)
+    describes = sent(aws, "DescribeDBInstances")
+
+    rds: Any = aws.rds
+    found = [i["DBInstanceIdentifier"] for i in engine._describe(rds, names)]
+
+    assert sorted(found) == names
+    assert [call.get("MaxRecords") for call in describes] == [20, 20]
+    assert "Marker" in describes[1]
