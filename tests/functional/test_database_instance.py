@@ -491,3 +491,27 @@ def test_observe_follows_the_pages_of_a_batch(
     assert sorted(found) == names
     assert [call.get("MaxRecords") for call in describes] == [20, 20]
     assert "Marker" in describes[1]
+
+
+def test_a_modify_refused_because_the_instance_became_busy_is_sent_again(
+    aws: Clients, context: Context
+) -> None:
+    """Read `available`, then someone else's immediate change starts: AWS refuses the modify
+    with InvalidDBInstanceState, and it is sent again once the instance is available."""
+    make_instance(aws, "orders", owner="dev")
+    slept: list[float] = []
+    engine = replace(ENGINE, sleep=slept.append)
+    stale = engine.read_one(aws, "orders", context)
+    assert stale is not None
+    desired = engine.desired(instance_manifest("orders", deletionProtection=True))
+    modifies = sent(aws, "ModifyDBInstance")
+
+    with behaviour(rds_instance_modify_reads=2):
+        aws.rds.modify_db_instance(
+            DBInstanceIdentifier="orders", MultiAZ=True, ApplyImmediately=True
+        )
+        assert engine.update(aws, stale, desired, context) is True  # protection: applied now
+
+    assert len(modifies) == 4  # someone's, then ours refused twice and accepted
+    assert len(slept) == 2
+    assert settings(aws, "orders") == ("db.t4g.micro", True, 7, True, {})
