@@ -515,3 +515,26 @@ def test_a_modify_refused_because_the_instance_became_busy_is_sent_again(
     assert len(modifies) == 4  # someone's, then ours refused twice and accepted
     assert len(slept) == 2
     assert settings(aws, "orders") == ("db.t4g.micro", True, 7, True, {})
+
+
+def test_an_instance_that_fails_while_modifying_fails_the_change_with_its_status(
+    aws: Clients, context: Context
+) -> None:
+    from moto.rds.models import rds_backends
+
+    make_instance(aws, "orders", owner="dev")
+
+    def breaks(_: float) -> None:  # while apply waits, AWS gives up on the instance
+        rds_backends[context.account][context.region].databases[
+            "orders"
+        ].status = "incompatible-parameters"
+
+    engine = replace(ENGINE, sleep=breaks)
+    manifest = instance_manifest("orders", instanceClass="db.r6g.large", applyImmediately=True)
+    (change,) = plan_for(aws, context, manifest).writes
+
+    with (
+        behaviour(rds_instance_modify_reads=3),
+        pytest.raises(PermanentError, match="incompatible-parameters"),
+    ):
+        engine.apply(aws, change, context)
