@@ -75,7 +75,8 @@ CODES: dict[str, Failure] = {
     **_codes(
         Failure.CONFLICT,
         "ResourceConflictException ConflictException ConcurrentModificationException "
-        "InvalidDBClusterStateFault InvalidDBInstanceStateFault OperationAbortedException "
+        "InvalidDBClusterStateFault InvalidDBInstanceState InvalidDBInstanceStateFault "
+        "OperationAbortedException "
         "ResourceInUseException TooManyUpdates TransactionInProgressException "
         "PriorRequestNotComplete ContinuousBackupsUnavailableException",
     ),

@@ -85,6 +85,19 @@ spec:
   timeoutSeconds: 15
   reservedConcurrency: 100
 """,
+    # --- DatabaseInstance ----------------------------------------------------------------------
+    "database-instance.yaml": """\
+apiVersion: reconciler/v1
+kind: DatabaseInstance
+metadata:
+  name: orders-pg
+spec:
+  instanceClass: db.t4g.medium
+  multiAz: false
+  backupRetentionDays: 7
+  deletionProtection: true
+""",
+    # --- end of DatabaseInstance --------------------------------------------------------------
     "budget.yaml": """\
 apiVersion: reconciler/v1
 kind: Budget
@@ -147,6 +160,8 @@ DRIFT = [
     "/demo/flask-api/RATE_LIMIT_PER_MINUTE: value 100 instead of 600",
     "gateway/$default: throttling 1000/500 instead of 100/50, detailed metrics off, an "
     "undeclared throttle on ANY /{proxy+}, untagged",
+    "orders-pg: db.t4g.micro instead of db.t4g.medium (scheduled for the maintenance window), "
+    "deletion protection off, untagged",
 ]
 
 
@@ -201,6 +216,17 @@ def create_drifted_stack(session: Any) -> None:
         ServerlessV2ScalingConfiguration={"MinCapacity": 0.5, "MaxCapacity": 4},
         Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
     )
+    # --- DatabaseInstance: made by hand, untagged, a smaller class, unprotected ---------------
+    rds.create_db_instance(
+        DBInstanceIdentifier="orders-pg",
+        DBInstanceClass="db.t4g.micro",
+        Engine="postgres",
+        MasterUsername="orders",
+        MasterUserPassword="demo-only-password",
+        BackupRetentionPeriod=7,
+        DeletionProtection=False,
+    )
+    # --- end of DatabaseInstance --------------------------------------------------------------
     cloudwatch = session.client("cloudwatch", region_name=REGION)
     for name, threshold in (("flask-api-errors", 50.0), ("old-canary-errors", 1.0)):
         cloudwatch.put_metric_alarm(

@@ -18,6 +18,8 @@ and against a moto server in the same process (``moto.server.ThreadedMotoServer`
   version;
 - :mod:`~reconciler.emulator.dynamodb`: ``UPDATING`` tables, TTL changes once an hour and
   ``ENABLING``/``DISABLING``, billing-mode switches limited in 24 hours;
+- :mod:`~reconciler.emulator.rds_instances`: DB instance modifications deferred to the maintenance
+  window (``PendingModifiedValues``), ``modifying`` instances;
 - :mod:`~reconciler.emulator.budgets`: budget updates, subscribers, tags (absent from moto) and
   AWS's rules on limits, filters and subscribers;
 - :mod:`~reconciler.emulator.ssm`: ``DescribeParameters`` pages of ``MaxResults``;
@@ -74,6 +76,7 @@ def install() -> None:
             lambda_provisioned,
             lambda_updates,
             rds,
+            rds_instances,
             ssm,
         )
 
@@ -83,6 +86,7 @@ def install() -> None:
         cloudwatch.install()
         rds.install()
         ssm.install()
+        rds_instances.install()
         budgets.install()
         budget_rules.install()
         dynamodb.install()

@@ -73,6 +73,12 @@ class Behaviour:
     # RDS: ServerlessV2ScalingConfiguration ranges, by engine version; CreateDBCluster without
     # EngineVersion gets a version AWS offers today instead of moto's retired default.
     rds_capacity_rules: bool = True
+    # RDS: ModifyDBInstance(ApplyImmediately=False) queues DBInstanceClass, MultiAZ and a backup
+    # retention turned on or off in PendingModifiedValues for the maintenance window.
+    rds_pending_modifications: bool = True
+    # RDS: an instance stays `modifying` for this many describes after an immediate
+    # ModifyDBInstance; a second modify meanwhile fails with InvalidDBInstanceState.
+    rds_instance_modify_reads: int = 1
     # Budgets: subscriber limits on CreateBudget, RI/Savings Plans limits, FilterExpression shown
     # only on request, CostFilters and FilterExpression not mixed.
     budgets_rules: bool = True
@@ -116,6 +122,8 @@ class Behaviour:
             cloudwatch_alarm_rules=False,
             rds_modify_reads=0,
             rds_capacity_rules=False,
+            rds_pending_modifications=False,
+            rds_instance_modify_reads=0,
             budgets_rules=False,
             dynamodb_update_reads=0,
             dynamodb_ttl_reads=0,

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from reconciler.kinds import (
     aurora_cluster,
     budget,
+    database_instance,
     dynamodb_table,
     environment,
     http_api_stage,
@@ -43,6 +44,7 @@ KINDS: dict[str, Kind] = {
         dynamodb_table.KIND,
         http_api_stage.KIND,
         ssm_parameter.KIND,
+        database_instance.KIND,
     )
 }
 

@@ -131,6 +131,7 @@ WRONG = {
     "DynamoDBTable": ("spec", "billingMode", "ON_DEMAND"),
     "SsmParameter": ("spec", "type", "SecureString"),
     "HttpApiStage": ("spec", "throttling", {"rateLimit": -1, "burstLimit": 1}),
+    "DatabaseInstance": ("spec", "instanceClass", "db.serverless"),
 }
 
 
