@@ -14,6 +14,8 @@ and against a moto server in the same process (``moto.server.ThreadedMotoServer`
   update, environment variable rules, ``TagsError``;
 - :mod:`~reconciler.emulator.cloudwatch`: alarm validation, tags kept on update, a missing
   alarm's ``ResourceNotFoundException``;
+- :mod:`~reconciler.emulator.logs`: log groups looked up by name, tagged only by the ARN
+  without ``:*``, retention only in AWS's numbers of days;
 - :mod:`~reconciler.emulator.rds`: ``modifying`` clusters, Serverless v2 capacity by engine
   version;
 - :mod:`~reconciler.emulator.budgets`: budget updates, subscribers, tags (absent from moto) and
@@ -65,6 +67,7 @@ def install() -> None:
             lambda_alias,
             lambda_provisioned,
             lambda_updates,
+            logs,
             rds,
         )
 
@@ -72,6 +75,7 @@ def install() -> None:
         lambda_alias.install()
         lambda_updates.install()
         cloudwatch.install()
+        logs.install()
         rds.install()
         budgets.install()
         budget_rules.install()
