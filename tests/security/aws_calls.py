@@ -61,6 +61,9 @@ ACTIONS: dict[tuple[str, str], frozenset[str]] = {
 TAGGING_PARAMETERS: dict[tuple[str, str], tuple[str, str]] = {
     ("cloudwatch", "PutMetricAlarm"): ("Tags", "cloudwatch:TagResource"),
     ("budgets", "CreateBudget"): ("ResourceTags", "budgets:TagResource"),
+    # "To assign tags when you create a log group, you must have either the logs:TagResource or
+    # logs:TagLogGroup permission" (botocore logs/2014-03-28, CreateLogGroupRequest.tags).
+    ("logs", "CreateLogGroup"): ("tags", "logs:TagResource"),
 }
 
 

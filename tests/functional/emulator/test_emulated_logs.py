@@ -96,16 +96,20 @@ def test_tags_by_the_arn_without_the_star(logs: CloudWatchLogsClient) -> None:
     assert logs.list_tags_for_resource(resourceArn=ARN + "/ecs/web")["tags"] == {"team": "web"}
 
 
-@pytest.mark.parametrize("call", ["list", "tag", "untag"])
-def test_the_arn_with_the_star_is_invalid(logs: CloudWatchLogsClient, call: str) -> None:
-    arn = ARN + "/ecs/web:*"
+@pytest.mark.parametrize(
+    ("operation", "extra"),
+    [
+        ("list_tags_for_resource", {}),
+        ("tag_resource", {"tags": {"team": "web"}}),
+        ("untag_resource", {"tagKeys": ["team"]}),
+    ],
+)
+def test_the_arn_with_the_star_is_invalid(
+    logs: CloudWatchLogsClient, operation: str, extra: dict[str, Any]
+) -> None:
+    call = getattr(logs, operation)
     with pytest.raises(ClientError) as raised:
-        if call == "list":
-            logs.list_tags_for_resource(resourceArn=arn)
-        elif call == "tag":
-            logs.tag_resource(resourceArn=arn, tags={"team": "web"})
-        else:
-            logs.untag_resource(resourceArn=arn, tagKeys=["team"])
+        call(resourceArn=ARN + "/ecs/web:*", **extra)
     assert _error(raised) == ("ValidationException", 400)
     assert raised.value.response["Error"]["Message"] == "Invalid resourceArn"
 
