@@ -99,6 +99,14 @@ spec:
       threshold: 80
       subscribers: [{type: EMAIL, address: platform-alerts@example.com}]
 """,
+    "log-group.yaml": """\
+apiVersion: reconciler/v1
+kind: LogGroup
+metadata:
+  name: /aws/lambda/flask-api
+spec:
+  retentionDays: 14
+""",
 }
 
 #: What the demo changes behind the manifests' back, as a person would read it.
@@ -110,6 +118,7 @@ DRIFT = [
     "flask-api-latency-p99: missing (deleted by hand)",
     "demo-monthly-cost: $500 instead of $50",
     "old-canary-errors: an alarm owned by demo but no longer declared (prune deletes it)",
+    "/aws/lambda/flask-api: log events never expire instead of 14 days",
 ]
 
 
@@ -204,3 +213,7 @@ def create_drifted_stack(session: Any) -> None:
         ],
         ResourceTags=[{"Key": k, "Value": v} for k, v in tags.items()],
     )
+
+    # LogGroup: the function's log group as Lambda leaves it, never expiring (no retention).
+    logs = session.client("logs", region_name=REGION)
+    logs.create_log_group(logGroupName="/aws/lambda/flask-api", tags=tags)
