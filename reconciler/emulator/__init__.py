@@ -12,6 +12,8 @@ and against a moto server in the same process (``moto.server.ThreadedMotoServer`
   new version, with routing weights meanwhile;
 - :mod:`~reconciler.emulator.lambda_updates`: ``LastUpdateStatus: InProgress`` and 409s after an
   update, environment variable rules, ``TagsError``;
+- :mod:`~reconciler.emulator.lambda_tracing`: ``UpdateFunctionConfiguration`` keeps
+  ``TracingConfig`` (moto ignored it);
 - :mod:`~reconciler.emulator.cloudwatch`: alarm validation, tags kept on update, a missing
   alarm's ``ResourceNotFoundException``;
 - :mod:`~reconciler.emulator.logs`: log groups looked up by name, tagged only by the ARN
@@ -66,6 +68,7 @@ def install() -> None:
             credentials,
             lambda_alias,
             lambda_provisioned,
+            lambda_tracing,
             lambda_updates,
             logs,
             rds,
@@ -74,6 +77,7 @@ def install() -> None:
         lambda_provisioned.install()
         lambda_alias.install()
         lambda_updates.install()
+        lambda_tracing.install()
         cloudwatch.install()
         logs.install()
         rds.install()
