@@ -10,26 +10,27 @@ from reconciler.kinds.log_group.model import LogGroup, check
 #: The figures: AWS's "CloudWatch Logs quotas" page
 #: (docs.aws.amazon.com/AmazonCloudWatch/latest/logs/cloudwatch_limits_cwl.html, as stored in
 #: awsdocs/amazon-cloudwatch-logs-user-guide and its current translations) gives DescribeLogGroups
-#: and CreateLogGroup 5 transactions per second per account and Region. It publishes no figure for
-#: PutRetentionPolicy, DeleteRetentionPolicy, ListTagsForResource or TagResource: 5/s is assumed
-#: for them, the page's figure for every other log-group control-plane call it lists
-#: (CreateLogGroup, DeleteLogGroup, DescribeLogGroups). Bursts are assumed one second's worth.
-_PAGE = "AWS CloudWatch Logs quotas page (cloudwatch_limits_cwl)"
+#: and CreateLogGroup 5 transactions per second per account and Region, each its own quota. It
+#: publishes no figure for PutRetentionPolicy, DeleteRetentionPolicy, ListTagsForResource or
+#: TagResource: 5/s each is assumed, the page's figure for every log-group control-plane call it
+#: lists (CreateLogGroup, DeleteLogGroup, DescribeLogGroups). Each operation is paced on its own,
+#: as AWS counts them. Bursts are assumed one second's worth.
+_PAGE = "AWS CloudWatch Logs quotas page (cloudwatch_limits_cwl): 5 TPS; burst assumed"
+_ASSUMED = (
+    "assumed: the CloudWatch Logs quotas page names no figure; 5 TPS is its figure for the "
+    "log-group calls it lists (CreateLogGroup, DeleteLogGroup, DescribeLogGroups)"
+)
 LOGS = Service(
     "logs",
     "logs",
     (
-        quota("logs", "DescribeLogGroups", 5, 5, f"{_PAGE}: 5 TPS; burst assumed"),
-        quota("logs", "CreateLogGroup", 5, 5, f"{_PAGE}: 5 TPS; burst assumed"),
-        quota(
-            "logs",
-            "",
-            5,
-            5,
-            "assumed: the quotas page names no figure for PutRetentionPolicy, "
-            "DeleteRetentionPolicy, ListTagsForResource or TagResource; 5 TPS is its figure "
-            "for the log-group calls it lists",
-        ),
+        quota("logs", "DescribeLogGroups", 5, 5, _PAGE),
+        quota("logs", "CreateLogGroup", 5, 5, _PAGE),
+        quota("logs", "ListTagsForResource", 5, 5, _ASSUMED),
+        quota("logs", "PutRetentionPolicy", 5, 5, _ASSUMED),
+        quota("logs", "DeleteRetentionPolicy", 5, 5, _ASSUMED),
+        quota("logs", "TagResource", 5, 5, _ASSUMED),
+        quota("logs", "", 5, 5, _ASSUMED + " (every other call)"),
     ),
     (400, "ThrottlingException"),
 )
