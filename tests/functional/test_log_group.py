@@ -294,3 +294,17 @@ def test_second_apply_makes_no_writes(aws: Clients, context: Context, calls: Cal
 
     assert second.in_sync
     assert calls.writes == []
+
+
+def test_a_missing_group_declaring_nothing_is_created_tagged(
+    aws: Clients, context: Context, calls: CallLog
+) -> None:
+    manifest = log_group(API)
+    plan = plan_for(aws, context, manifest)
+    assert [c.action for c in plan.changes] == [Action.CREATE]
+
+    apply_each(ENGINE, aws, context, plan)
+
+    assert aws_tags(aws, API) == {OWNER_TAG: "dev"}
+    assert "PutRetentionPolicy" not in logs_calls(calls)
+    assert plan_for(aws, context, manifest).in_sync
