@@ -18,6 +18,8 @@ and against a moto server in the same process (``moto.server.ThreadedMotoServer`
   version;
 - :mod:`~reconciler.emulator.budgets`: budget updates, subscribers, tags (absent from moto) and
   AWS's rules on limits, filters and subscribers;
+- :mod:`~reconciler.emulator.ecs`: ECS deployments that roll out over time, and may fail;
+  task definitions that keep every registered member;
 - :mod:`~reconciler.emulator.credentials`: assumed-role credentials that expire.
 
 How much of this is on, and how long delays last, is one :class:`Behaviour`
@@ -62,6 +64,7 @@ def install() -> None:
             budgets,
             cloudwatch,
             credentials,
+            ecs,
             lambda_alias,
             lambda_provisioned,
             lambda_updates,
@@ -76,6 +79,7 @@ def install() -> None:
         budgets.install()
         budget_rules.install()
         credentials.install()
+        ecs.install()
         _installed = True
 
 

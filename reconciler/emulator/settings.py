@@ -73,6 +73,14 @@ class Behaviour:
     # RDS: ServerlessV2ScalingConfiguration ranges, by engine version; CreateDBCluster without
     # EngineVersion gets a version AWS offers today instead of moto's retired default.
     rds_capacity_rules: bool = True
+    # ECS: a deployment started by UpdateService (a new task definition, or forceNewDeployment)
+    # stays rolloutState IN_PROGRESS for this many DescribeServices that include the service.
+    ecs_rollout_reads: int = 2
+    # ECS: a deployment of a task definition with one of these images fails (rolloutState FAILED,
+    # the deployment circuit breaker's reason) instead of completing.
+    ecs_failing_images: tuple[str, ...] = ()
+    # ECS: RegisterTaskDefinition keeps the members moto drops and answers registeredAt.
+    ecs_task_definition_fields: bool = True
     # Budgets: subscriber limits on CreateBudget, RI/Savings Plans limits, FilterExpression shown
     # only on request, CostFilters and FilterExpression not mixed.
     budgets_rules: bool = True
@@ -100,6 +108,8 @@ class Behaviour:
             rds_modify_reads=0,
             rds_capacity_rules=False,
             budgets_rules=False,
+            ecs_rollout_reads=0,
+            ecs_task_definition_fields=False,
             credentials_expire=False,
         )
 

@@ -14,7 +14,14 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-from reconciler.kinds import aurora_cluster, budget, environment, lambda_function, metric_alarm
+from reconciler.kinds import (
+    aurora_cluster,
+    budget,
+    ecs_service,
+    environment,
+    lambda_function,
+    metric_alarm,
+)
 from reconciler.kinds.description import ACCOUNT_CHECK, STS, Issue, Kind, Service
 
 if TYPE_CHECKING:
@@ -31,6 +38,7 @@ KINDS: dict[str, Kind] = {
         aurora_cluster.KIND,
         metric_alarm.KIND,
         budget.KIND,
+        ecs_service.KIND,
     )
 }
 

@@ -127,6 +127,8 @@ def test_every_published_or_assumed_figure_says_where_it_comes_from() -> None:
         "rds",
         "budgets",
         "resourcegroupstaggingapi",
+        "ecs",
+        "application-autoscaling",
     }
 
 

@@ -128,6 +128,7 @@ WRONG = {
     "AuroraServerlessCluster": ("spec", "maxCapacity", 2.25),
     "MetricAlarm": ("spec", "period", 45),
     "Budget": ("spec", "timeUnit", "WEEKLY"),
+    "EcsService": ("spec", "cpu", 20000),
 }
 
 
