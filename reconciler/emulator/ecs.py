@@ -5,6 +5,8 @@ service deployment is started, it begins in an IN_PROGRESS state. When the servi
 steady state, the deployment transitions to a COMPLETED state. If the service fails to reach a
 steady state and circuit breaker is turned on, the deployment transitions to a FAILED state"):
 
+- ``CreateService`` starts the service's first deployment the same way (moto left it
+  ``IN_PROGRESS`` for ever unless ``MOTO_ECS_SERVICE_RUNNING`` was set).
 - ``UpdateService`` with another ``taskDefinition`` (or ``forceNewDeployment``) starts a new
   ``PRIMARY`` deployment of that task definition, ``rolloutState: IN_PROGRESS``; the previous
   primary becomes ``ACTIVE`` and is gone once the new one completes. moto kept its one deployment
@@ -75,7 +77,14 @@ def _deploy(backend: EC2ContainerServiceBackend, service: Service) -> None:
         "rolloutStateReason": f"ECS deployment {deployment_id} in progress.",
     }
     service.deployments = [primary, *old]
-    failing = set(current().ecs_failing_images) & _images(backend, task_definition)
+    _roll_out(backend, service)
+
+
+def _roll_out(backend: EC2ContainerServiceBackend, service: Service) -> None:
+    """The PRIMARY deployment is under way: it completes, or fails, after the reads set."""
+    primary = service.deployments[0]
+    primary.update(rolloutState="IN_PROGRESS")
+    failing = set(current().ecs_failing_images) & _images(backend, str(primary["taskDefinition"]))
     rollout = _Rollout(Pending.start(current().ecs_rollout_reads), bool(failing))
     vars(service)[_ROLLOUT] = rollout
     if rollout.pending is None:
@@ -112,6 +121,7 @@ def install() -> None:
     if getattr(EC2ContainerServiceBackend, _MARKER, False):
         return
     original_update = EC2ContainerServiceBackend.update_service
+    original_create = EC2ContainerServiceBackend.create_service
     original_describe = EC2ContainerServiceResponse.describe_services
     original_register = EC2ContainerServiceResponse.register_task_definition
 
@@ -129,6 +139,12 @@ def install() -> None:
         )
         if changed or force:
             _deploy(self, service)
+        return service
+
+    def create_service(self: EC2ContainerServiceBackend, *args: Any, **kwargs: Any) -> Service:
+        service: Service = original_create(self, *args, **kwargs)
+        if service.deployments and service.task_definition:
+            _roll_out(self, service)
         return service
 
     def describe_services(self: EC2ContainerServiceResponse) -> ActionResult:
@@ -151,6 +167,7 @@ def install() -> None:
         return answer
 
     EC2ContainerServiceBackend.update_service = update_service  # type: ignore[method-assign]
+    EC2ContainerServiceBackend.create_service = create_service  # type: ignore[method-assign]
     EC2ContainerServiceResponse.describe_services = describe_services  # type: ignore[method-assign]
     EC2ContainerServiceResponse.register_task_definition = register_task_definition  # type: ignore[method-assign]
     setattr(EC2ContainerServiceBackend, _MARKER, True)

@@ -108,15 +108,14 @@ class EcsServiceEngine(Engine[Deployed]):
         return found, {}
 
     def desired(self, manifest: Manifest) -> dict[str, Any]:
-        """The fields the manifest sets, less `container` (it says where `image` is, and is
-        checked, not compared)."""
-        fields = _spec(manifest).to_manifest()
-        fields.pop("container", None)
-        return fields
+        """Exactly the fields the manifest sets; `container` travels with them (apply needs it)
+        but is not compared: it says where `image` is."""
+        return _spec(manifest).to_manifest()
 
     def diff(self, manifest: Manifest, observed: Observed) -> list[Diff]:
         """The declared fields that differ; the scaling range bound by bound."""
         desired = self.desired(manifest)
+        desired.pop("container", None)
         scaling = desired.pop("autoscaling", None)
         diffs = compare(desired, observed.fields)
         if scaling is not None:
