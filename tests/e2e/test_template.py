@@ -64,7 +64,16 @@ ENGINE_OBSERVE = set(iam_actions()[0] | {"sts:AssumeRole"})
 ENGINE_APPLY = set(iam_actions()[1])
 
 #: Actions AWS offers no resource-level permission for: the only ones allowed on `Resource: "*"`.
-UNSCOPABLE = {"tag:GetResources", "lambda:ListFunctions", "sts:GetCallerIdentity"}
+UNSCOPABLE = {
+    "tag:GetResources",
+    "lambda:ListFunctions",
+    "sts:GetCallerIdentity",
+    # The Service Authorization Reference lists no resource type for these (as the
+    # amazon-ecs-deploy-task-definition action's documented policy shows, on "*").
+    "ecs:DescribeTaskDefinition",
+    "ecs:RegisterTaskDefinition",
+    "application-autoscaling:DescribeScalableTargets",
+}
 
 #: AWS managed policies SAM attaches (logs; X-Ray when tracing is on), and nothing else.
 AWS_MANAGED = {
