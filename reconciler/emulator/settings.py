@@ -75,7 +75,7 @@ class Behaviour:
     rds_capacity_rules: bool = True
     # ECS: a deployment started by UpdateService (a new task definition, or forceNewDeployment)
     # stays rolloutState IN_PROGRESS for this many DescribeServices that include the service.
-    ecs_rollout_reads: int = 2
+    ecs_rollout_reads: int = 1
     # ECS: a deployment of a task definition with one of these images fails (rolloutState FAILED,
     # the deployment circuit breaker's reason) instead of completing.
     ecs_failing_images: tuple[str, ...] = ()

@@ -25,6 +25,8 @@ READS = {
     "cloudwatch": ("describe_alarms", {}),
     "budgets": ("describe_budgets", {"AccountId": ACCOUNT}),
     "resourcegroupstaggingapi": ("get_resources", {}),
+    "ecs": ("describe_services", {"cluster": "flask-api", "services": ["worker"]}),
+    "application-autoscaling": ("describe_scalable_targets", {"ServiceNamespace": "ecs"}),
     "sts": ("get_caller_identity", {}),
 }
 

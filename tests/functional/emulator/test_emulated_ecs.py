@@ -45,11 +45,11 @@ def _primary(service: Any) -> Any:
 
 
 def test_a_new_task_definition_rolls_out_for_two_describes_then_completes(ecs: ECSClient) -> None:
-    updated = ecs.update_service(cluster="apps", service="web", taskDefinition="web:2")["service"]
-    assert _primary(updated)["taskDefinition"].endswith("web:2")
-    assert _primary(updated)["rolloutState"] == "IN_PROGRESS"
-
-    first, second, third = (_service(ecs) for _ in range(3))
+    with behaviour(ecs_rollout_reads=2):
+        updated = ecs.update_service(cluster="apps", service="web", taskDefinition="web:2")
+        first, second, third = (_service(ecs) for _ in range(3))
+    assert _primary(updated["service"])["taskDefinition"].endswith("web:2")
+    assert _primary(updated["service"])["rolloutState"] == "IN_PROGRESS"
 
     assert _primary(first)["rolloutState"] == "IN_PROGRESS"
     assert {d["status"] for d in first["deployments"]} == {"PRIMARY", "ACTIVE"}
@@ -57,6 +57,15 @@ def test_a_new_task_definition_rolls_out_for_two_describes_then_completes(ecs: E
     assert _primary(third)["rolloutState"] == "COMPLETED"
     assert [d["taskDefinition"].rsplit("/", 1)[-1] for d in third["deployments"]] == ["web:2"]
     assert third["taskDefinition"].endswith("web:2")
+
+
+def test_a_created_service_rolls_out_its_first_deployment(ecs: ECSClient) -> None:
+    ecs.create_service(cluster="apps", serviceName="api", taskDefinition="web:1", desiredCount=1)
+
+    first, second = (ecs.describe_services(cluster="apps", services=["api"]) for _ in range(2))
+
+    assert _primary(first["services"][0])["rolloutState"] == "IN_PROGRESS"
+    assert _primary(second["services"][0])["rolloutState"] == "COMPLETED"
 
 
 def test_a_desired_count_alone_starts_no_deployment(ecs: ECSClient) -> None:
