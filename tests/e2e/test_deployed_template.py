@@ -147,7 +147,7 @@ def test_the_deployed_template_converges_a_drifted_environment(
     assert output["revision"] == REVISION
     assert output["summary"] == {"create": 1, "update": 6, "delete": 1, "noop": 0, "blocked": 0}
     kinds = Counter(event["detail-type"] for event in delivered(aws, queue))
-    assert kinds == {"Drift Detected": 7, "Drift Corrected": 7, "Reconcile Completed": 1}
+    assert kinds == {"Drift Detected": 8, "Drift Corrected": 8, "Reconcile Completed": 1}
     runs = RunsTable(aws.client("dynamodb"), table)
     (record,) = (r.to_json() for r in runs.runs("demo"))
     assert record["status"] == "corrected"

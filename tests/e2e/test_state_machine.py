@@ -78,7 +78,7 @@ def test_manual_run_converges_a_drifted_environment(deployment: Deployment) -> N
     assert output["summary"] == {"create": 1, "update": 6, "delete": 1, "noop": 0, "blocked": 0}
 
     kinds = Counter(event["detail-type"] for event in deployment.events())
-    assert kinds == {"Drift Detected": 7, "Drift Corrected": 7, "Reconcile Completed": 1}
+    assert kinds == {"Drift Detected": 8, "Drift Corrected": 8, "Reconcile Completed": 1}
 
     (record,) = history()
     assert record["status"] == "corrected"
