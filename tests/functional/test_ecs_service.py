@@ -491,3 +491,43 @@ def test_apply_refuses_a_service_that_became_owned_elsewhere(
         ENGINE.apply(aws, change, context)
 
     assert calls.writes == []
+
+
+def test_a_service_deployed_by_codedeploy_is_blocked_for_its_image(
+    aws: Clients, context: Context
+) -> None:
+    make_service(aws)
+    ecs = aws.service("ecs")
+    ecs.create_service(
+        cluster="apps",
+        serviceName="blue-green",
+        taskDefinition=described(aws)["taskDefinition"],
+        desiredCount=1,
+        deploymentController={"type": "CODE_DEPLOY"},
+        tags=[{"key": OWNER_TAG, "value": "dev"}],
+    )
+    manifests = [
+        ecs_service("apps/blue-green", image=WEB_2),
+        ecs_service("apps/blue-green", desiredCount=1),
+    ]
+
+    image, count = (plan_for(aws, context, manifest).changes[0] for manifest in manifests)
+
+    assert image.action is Action.BLOCKED
+    assert "CODE_DEPLOY deployment controller" in (image.reason or "")
+    assert count.action is Action.NOOP  # its count is still ECS's to set
+
+
+def test_a_service_with_a_short_arn_cannot_be_tagged_and_says_why(
+    aws: Clients, context: Context, calls: CallLog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MOTO_ECS_NEW_ARN", "false")  # a service from before the long format
+    make_service(aws, owner=None)
+    assert described(aws)["serviceArn"].endswith(":service/web")
+    (change,) = plan_for(aws, context, ecs_service("apps/web", desiredCount=2)).writes
+    calls.clear()
+
+    with pytest.raises(PermanentError, match="old short format .* serviceLongArnFormat"):
+        ENGINE.apply(aws, change, context)
+
+    assert calls.writes == []

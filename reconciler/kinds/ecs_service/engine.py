@@ -87,7 +87,9 @@ class EcsServiceEngine(Engine[Deployed]):
             {
                 services[name]["taskDefinition"]
                 for name, spec in specs.items()
-                if name in services and spec.declared() & TASK_FIELDS
+                if name in services
+                and spec.declared() & TASK_FIELDS
+                and services[name].get("taskDefinition")
             }
         )
         described = concurrently(lambda arn: self._task_definition(aws, arn), arns, self.workers)
@@ -103,7 +105,7 @@ class EcsServiceEngine(Engine[Deployed]):
             service = services.get(name)
             if service is None:
                 continue
-            definition = definitions.get(service["taskDefinition"])
+            definition = definitions.get(service.get("taskDefinition", ""))
             found[name] = _observed(name, spec, service, definition, targets.get(name))
         return found, {}
 
@@ -200,7 +202,10 @@ class EcsServiceEngine(Engine[Deployed]):
         if not active:
             return None
         service = active[0]
-        definition, tags = self._task_definition(aws, service["taskDefinition"])
+        definition: Mapping[str, Any] = {}
+        tags: tuple[Mapping[str, str], ...] = ()
+        if service.get("taskDefinition"):
+            definition, tags = self._task_definition(aws, service["taskDefinition"])
         target = self._targets(aws, [name]).get(name)
         return Current(name, _tags(service), Deployed(service, definition, tags, target))
 
@@ -252,6 +257,9 @@ class EcsServiceEngine(Engine[Deployed]):
     ) -> str | None:
         """Register the task definition with the declared image and size; its ARN, or None when
         the current one has them already."""
+        refused = _deployed_elsewhere(state.service)
+        if refused is not None:
+            raise PermanentError(f"{ref}: {refused}")
         definition = state.task_definition
         container: str | None = None
         if spec.image is not None:
@@ -284,10 +292,17 @@ class EcsServiceEngine(Engine[Deployed]):
     def tag(
         self, aws: Clients, current: Current[Deployed], context: Context, tags: Mapping[str, str]
     ) -> None:
-        """ECS tags a service by its ARN (the long format, `service/CLUSTER/SERVICE`)."""
+        """ECS tags a service by its ARN, in the long format only (`service/CLUSTER/SERVICE`)."""
+        arn = str(current.state.service["serviceArn"])
+        if arn.count("/") < 2:
+            raise PermanentError(
+                f"{self.kind}/{current.name} has an ARN in the old short format ({arn}), which "
+                "ECS cannot tag: services keep the format they were created with, so it must be "
+                "created again after the account opts in to serviceLongArnFormat"
+            )
         self.call(
             aws.service("ecs").tag_resource,
-            resourceArn=current.state.service["serviceArn"],
+            resourceArn=arn,
             tags=[{"key": key, "value": value} for key, value in tags.items()],
         )
 
@@ -340,6 +355,18 @@ def _scaled_refusal(target: Mapping[str, Any]) -> str:
     )
 
 
+def _deployed_elsewhere(service: Mapping[str, Any]) -> str | None:
+    """Why the service's task definition cannot be changed with UpdateService, or None: its
+    deployments are CodeDeploy's or an external controller's (task sets), not ECS's."""
+    controller = (service.get("deploymentController") or {}).get("type", "ECS")
+    if controller == "ECS" and service.get("taskDefinition"):
+        return None
+    return (
+        f"its deployments are run by the {controller} deployment controller, not by ECS "
+        "rolling updates: its image and task size are changed there, not by UpdateService"
+    )
+
+
 def _primary(service: Mapping[str, Any]) -> Mapping[str, Any] | None:
     return next((d for d in service.get("deployments") or () if d.get("status") == "PRIMARY"), None)
 
@@ -361,6 +388,8 @@ def _observed(
     declared = spec.declared()
     if "desiredCount" in declared and target is not None:
         return Observed(name, {}, tags, refusal=_scaled_refusal(target))
+    if declared & TASK_FIELDS and (refused := _deployed_elsewhere(service)) is not None:
+        return Observed(name, {}, tags, refusal=refused)
     fields: dict[str, Any] = {
         "desiredCount": service.get("desiredCount"),
         "autoscaling": _range(target),
