@@ -14,7 +14,9 @@ steady state and circuit breaker is turned on, the deployment transitions to a F
   ``Behaviour.ecs_rollout_reads`` ``DescribeServices`` that include the service, then is
   ``COMPLETED`` ("ECS deployment ecs-svc/… completed."), or ``FAILED`` when one of its images is
   in ``Behaviour.ecs_failing_images``, with the circuit breaker's reason ("ECS deployment circuit
-  breaker: tasks failed to start.").
+  breaker: tasks failed to start."). With ``Behaviour.ecs_rollback_on_failure`` (the circuit
+  breaker's ``rollback: true``) the failed deployment stays listed, ``ACTIVE`` and ``FAILED``,
+  behind a new ``PRIMARY`` deployment of the previous task definition.
 - ``RegisterTaskDefinition`` keeps ``enableFaultInjection`` and ``trustedExecutionConfiguration``
   (moto dropped them) and answers ``registeredAt`` as AWS does
   (``Behaviour.ecs_task_definition_fields``).
@@ -59,7 +61,7 @@ def _deploy(backend: EC2ContainerServiceBackend, service: Service) -> None:
     """A new PRIMARY deployment of the service's task definition, under way."""
     now = datetime.now(UTC)
     deployment_id = f"ecs-svc/{mock_random.randint(0, 32**12)}"
-    old = [dict(d, status="ACTIVE") for d in service.deployments if d.get("status") == "PRIMARY"]
+    old = [dict(d, status="ACTIVE") for d in service.deployments]  # listed until drained
     template = old[0] if old else {}
     task_definition = backend.describe_task_definition(str(service.task_definition)).arn
     primary = {
@@ -97,6 +99,9 @@ def _finish(service: Service, rollout: _Rollout) -> None:
     primary["updatedAt"] = datetime.now(UTC)
     if rollout.fails:
         primary.update(rolloutState="FAILED", rolloutStateReason=CIRCUIT_BREAKER, failedTasks=1)
+        previous = service.deployments[1:2]
+        if current().ecs_rollback_on_failure and previous:
+            _roll_back(service, primary, previous[0])
         return
     primary.update(
         rolloutState="COMPLETED",
@@ -105,6 +110,24 @@ def _finish(service: Service, rollout: _Rollout) -> None:
         pendingCount=0,
     )
     service.deployments = [primary]
+
+
+def _roll_back(service: Service, failed: dict[str, Any], previous: dict[str, Any]) -> None:
+    """The circuit breaker's rollback: a new PRIMARY deployment of the previous task definition,
+    completed; the failed one stays listed as ACTIVE and FAILED."""
+    now = datetime.now(UTC)
+    deployment_id = f"ecs-svc/{mock_random.randint(0, 32**12)}"
+    service.task_definition = previous["taskDefinition"]
+    rollback = {
+        **previous,
+        "id": deployment_id,
+        "status": "PRIMARY",
+        "createdAt": now,
+        "updatedAt": now,
+        "rolloutState": "COMPLETED",
+        "rolloutStateReason": f"ECS deployment {deployment_id} completed.",
+    }
+    service.deployments = [rollback, dict(failed, status="ACTIVE")]
 
 
 def _looked_at(service: Service) -> None:

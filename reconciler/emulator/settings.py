@@ -79,6 +79,9 @@ class Behaviour:
     # ECS: a deployment of a task definition with one of these images fails (rolloutState FAILED,
     # the deployment circuit breaker's reason) instead of completing.
     ecs_failing_images: tuple[str, ...] = ()
+    # ECS: a failed deployment is rolled back (the circuit breaker's rollback: true): a new
+    # PRIMARY deployment of the previous task definition, the failed one listed beside it.
+    ecs_rollback_on_failure: bool = False
     # ECS: RegisterTaskDefinition keeps the members moto drops and answers registeredAt.
     ecs_task_definition_fields: bool = True
     # Budgets: subscriber limits on CreateBudget, RI/Savings Plans limits, FilterExpression shown

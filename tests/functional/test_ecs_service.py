@@ -527,7 +527,51 @@ def test_a_service_with_a_short_arn_cannot_be_tagged_and_says_why(
     (change,) = plan_for(aws, context, ecs_service("apps/web", desiredCount=2)).writes
     calls.clear()
 
-    with pytest.raises(PermanentError, match="old short format .* serviceLongArnFormat"):
+    with pytest.raises(PermanentError, match=r"old short format .* serviceLongArnFormat"):
         ENGINE.apply(aws, change, context)
 
     assert calls.writes == []
+
+
+def test_a_rolled_back_rollout_is_a_failed_change_naming_the_rollback(
+    aws: Clients, context: Context
+) -> None:
+    make_service(aws)
+    (change,) = plan_for(aws, context, ecs_service("apps/web", image=WEB_2)).writes
+    engine, _ = recording_engine()
+
+    with (
+        behaviour(ecs_failing_images=(WEB_2,), ecs_rollback_on_failure=True, ecs_rollout_reads=1),
+        pytest.raises(PermanentError) as failed,
+    ):
+        engine.apply(aws, change, context)
+
+    assert CIRCUIT_BREAKER in str(failed.value)
+    assert "rollout of web:2" in str(failed.value)
+    assert "rolled back to web:1" in str(failed.value)
+    assert described(aws)["taskDefinition"].endswith("web:1")
+
+
+def test_a_failed_deployment_the_primary_replaced_is_not_this_changes_failure(
+    aws: Clients, context: Context
+) -> None:
+    make_service(aws)
+    with behaviour(ecs_failing_images=(WEB_2,), ecs_rollback_on_failure=True, ecs_rollout_reads=0):
+        aws.service("ecs").register_task_definition(
+            family="web",
+            networkMode="awsvpc",
+            requiresCompatibilities=["FARGATE"],
+            cpu="256",
+            memory="512",
+            containerDefinitions=[{"name": "web", "image": WEB_2}],
+        )
+        aws.service("ecs").update_service(cluster="apps", service="web", taskDefinition="web:2")
+    # web:2 failed and was rolled back to web:1; now the manifest asks for a third image.
+    web_3 = f"{REGISTRY}/web:3.0.0"
+    (change,) = plan_for(aws, context, ecs_service("apps/web", image=web_3)).writes
+    engine, _ = recording_engine()
+
+    engine.apply(aws, change, context)
+
+    assert described(aws)["deployments"][0]["rolloutState"] == "COMPLETED"
+    assert plan_for(aws, context, ecs_service("apps/web", image=web_3)).in_sync

@@ -313,13 +313,20 @@ class EcsServiceEngine(Engine[Deployed]):
         return f"rolling out {_revision_name(primary)} ({primary.get('id', 'deployment')})"
 
     def failed(self, current: Current[Deployed]) -> str | None:
-        primary = _primary(current.state.service)
-        if primary is None or primary.get("rolloutState") != "FAILED":
+        """The PRIMARY deployment FAILED; or the circuit breaker rolled a newer revision back,
+        so the PRIMARY deployment is a rollback and the FAILED one beside it was the change."""
+        service = current.state.service
+        primary = _primary(service)
+        if primary is None:
             return None
-        reason = primary.get("rolloutStateReason") or "no reason given"
+        failed = primary if primary.get("rolloutState") == "FAILED" else _rolled_back(service)
+        if failed is None:
+            return None
+        reason = failed.get("rolloutStateReason") or "no reason given"
+        back = "" if failed is primary else f"; ECS rolled back to {_revision_name(primary)}"
         return (
-            f"the rollout of {_revision_name(primary)} ({primary.get('id', 'deployment')}) "
-            f"failed: {reason}"
+            f"the rollout of {_revision_name(failed)} ({failed.get('id', 'deployment')}) "
+            f"failed: {reason}{back}"
         )
 
 
@@ -369,6 +376,28 @@ def _deployed_elsewhere(service: Mapping[str, Any]) -> str | None:
 
 def _primary(service: Mapping[str, Any]) -> Mapping[str, Any] | None:
     return next((d for d in service.get("deployments") or () if d.get("status") == "PRIMARY"), None)
+
+
+def _rolled_back(service: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """A FAILED deployment of a newer revision of the PRIMARY's family: the circuit breaker
+    rolled it back. (A FAILED deployment of an older revision is one the PRIMARY replaced.)"""
+    primary = _primary(service)
+    if primary is None:
+        return None
+    family, revision = _family_revision(primary)
+    for deployment in service.get("deployments") or ():
+        if deployment.get("rolloutState") != "FAILED" or deployment is primary:
+            continue
+        other_family, other_revision = _family_revision(deployment)
+        if other_family == family and other_revision > revision:
+            found: Mapping[str, Any] = deployment
+            return found
+    return None
+
+
+def _family_revision(deployment: Mapping[str, Any]) -> tuple[str, int]:
+    family, _, revision = _revision_name(deployment).rpartition(":")
+    return family, int(revision) if revision.isdigit() else 0
 
 
 def _revision_name(deployment: Mapping[str, Any]) -> str:

@@ -100,3 +100,18 @@ def test_register_task_definition_keeps_every_member_and_answers_registered_at(
     described = ecs.describe_task_definition(taskDefinition=registered["taskDefinitionArn"])
     assert described["taskDefinition"]["enableFaultInjection"] is True
     assert "registeredAt" in described["taskDefinition"]
+
+
+def test_a_failed_rollout_with_rollback_redeploys_the_previous_task_definition(
+    ecs: ECSClient,
+) -> None:
+    with behaviour(ecs_failing_images=("web:2",), ecs_rollback_on_failure=True):
+        ecs.update_service(cluster="apps", service="web", taskDefinition="web:2")
+        _service(ecs)
+        after = _service(ecs)
+    primary, failed = after["deployments"]
+    assert (primary["status"], primary["rolloutState"]) == ("PRIMARY", "COMPLETED")
+    assert primary["taskDefinition"].endswith("web:1")
+    assert (failed["status"], failed["rolloutState"]) == ("ACTIVE", "FAILED")
+    assert failed["rolloutStateReason"] == CIRCUIT_BREAKER
+    assert after["taskDefinition"].endswith("web:1")
