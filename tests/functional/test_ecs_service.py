@@ -15,6 +15,7 @@ from reconciler.emulator.ecs import CIRCUIT_BREAKER
 from reconciler.errors import PermanentError
 from reconciler.kinds.ecs_service.engine import ENGINE, EcsServiceEngine
 from reconciler.kinds.ecs_service.model import EcsService
+from reconciler.kinds.ecs_service.revision import READ_ONLY
 from reconciler.plan import OWNER_TAG, Action, Diff, Plan
 from tests.builders import document_of, plan_with
 
@@ -575,3 +576,25 @@ def test_a_failed_deployment_the_primary_replaced_is_not_this_changes_failure(
 
     assert described(aws)["deployments"][0]["rolloutState"] == "COMPLETED"
     assert plan_for(aws, context, ecs_service("apps/web", image=web_3)).in_sync
+
+
+def test_a_revision_registered_by_an_apply_that_died_is_used_not_registered_again(
+    aws: Clients, context: Context, calls: CallLog
+) -> None:
+    make_service(aws, definition=RICH)
+    manifest = ecs_service("apps/web", image=WEB_2, container="web")
+    (change,) = plan_for(aws, context, manifest).writes
+    current = task_definition(aws, described(aws)["taskDefinition"])["taskDefinition"]
+    # The earlier apply registered web:2 with the new image, then died before UpdateService.
+    copy = {k: v for k, v in current.items() if k not in READ_ONLY}
+    copy["containerDefinitions"] = [
+        {**c, "image": WEB_2} if c["name"] == "web" else c for c in copy["containerDefinitions"]
+    ]
+    aws.service("ecs").register_task_definition(**copy, tags=TD_TAGS)
+    calls.clear()
+
+    ENGINE.apply(aws, change, context)
+
+    assert calls.writes == [("ecs", "UpdateService")]
+    assert described(aws)["taskDefinition"].endswith("web:2")
+    assert plan_for(aws, context, manifest).in_sync

@@ -286,8 +286,24 @@ class EcsServiceEngine(Engine[Deployed]):
         request = registration(
             definition, state.task_tags, container=container, image=image, cpu=cpu, memory=memory
         )
+        registered = self._registered_already(aws, definition, request)
+        if registered is not None:
+            return registered
         answer = self.call(aws.service("ecs").register_task_definition, **request)
         return str(answer["taskDefinition"]["taskDefinitionArn"])
+
+    def _registered_already(
+        self, aws: Clients, definition: Mapping[str, Any], request: Mapping[str, Any]
+    ) -> str | None:
+        """The ARN of the family's latest revision when it is exactly `request` (registered by
+        an apply that died before `UpdateService`): registering is not idempotent, and a retry
+        must not add a revision each time."""
+        latest, _ = self._task_definition(aws, str(definition["family"]))
+        if latest.get("taskDefinitionArn") == definition.get("taskDefinitionArn"):
+            return None
+        unchanged = registration(latest, (), container=None, image=None, cpu=None, memory=None)
+        wanted = {key: value for key, value in request.items() if key != "tags"}
+        return str(latest["taskDefinitionArn"]) if unchanged == wanted else None
 
     def tag(
         self, aws: Clients, current: Current[Deployed], context: Context, tags: Mapping[str, str]
