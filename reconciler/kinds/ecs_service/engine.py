@@ -12,7 +12,9 @@ revision of the service's current task definition (`revision.py`) and points the
 (with the desired count, when that changed too, in the same `UpdateService`); a scaling range is
 `RegisterScalableTarget`. A deployment is awaited (`waits`) until the PRIMARY deployment's
 `rolloutState` is `COMPLETED`; `FAILED` (the deployment circuit breaker) fails the change with
-AWS's `rolloutStateReason`.
+AWS's `rolloutStateReason`, and so does a FAILED deployment of a newer revision beside the
+PRIMARY one (the circuit breaker rolled it back). Registering is not idempotent: a revision an
+earlier, interrupted apply registered (the family's latest, equal to the request) is used again.
 """
 
 from __future__ import annotations
