@@ -76,7 +76,9 @@ def client(
     """A client of `service` in the deployment's own account: from `session`, else from the
     standard credential chain (the function's role), with botocore's defaults unless `config`."""
     options: dict[str, Any] = {} if config is None else {"config": config}
-    return (session or new_session()).client(service, **options)  # type: ignore[call-overload]
+    if session is None:  # boto3's default session: one per process, so its models are parsed once
+        return boto3.client(service, **options)  # type: ignore[call-overload]
+    return session.client(service, **options)  # type: ignore[call-overload]
 
 
 class _Assumed(CredentialProvider):
