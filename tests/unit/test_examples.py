@@ -10,6 +10,8 @@ import pytest
 from reconciler.cli import main
 from reconciler.demo import catalog
 from reconciler.demo.drift import DRIFTS
+from reconciler.demo.seed import CREATED_BY_THE_RECONCILER, CREATES
+from reconciler.kinds import KINDS
 from reconciler.loader import load_environment
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,3 +95,10 @@ def test_an_unknown_example_is_a_usage_error(capsys: pytest.CaptureFixture[str])
 
     assert exited.value.code == 2
     assert "flask-aurora" in capsys.readouterr().err
+
+
+def test_the_demo_can_seed_every_kind_and_knows_which_the_reconciler_creates() -> None:
+    resources = {name for name in KINDS if name != "Environment"}
+
+    assert resources <= CREATES.keys() and resources <= DRIFTS.keys()
+    assert {name for name in resources if KINDS[name].creatable} == CREATED_BY_THE_RECONCILER
