@@ -27,6 +27,22 @@ def credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 SLOW_FOLDERS = frozenset({"e2e", "reliability", "security", "install"})
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Every botocore session the tests make (theirs, moto's, the engines') reads service models
+    through the process's one loader (`reconciler.aws.models`), as the engines' own sessions do:
+    a test builds its clients in milliseconds instead of parsing each model again."""
+    import botocore.session
+
+    def register_shared_loader(session: botocore.session.Session) -> None:
+        from reconciler.aws import models
+
+        session._components.lazy_register_component(
+            "data_loader", lambda: models(session.get_config_variable("data_path"))
+        )
+
+    botocore.session.Session._register_data_loader = register_shared_loader  # type: ignore[method-assign]
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     tests = Path(__file__).parent
     for item in items:
