@@ -63,7 +63,9 @@ CODES: dict[str, Failure] = {
         "NoSuchBucket NoSuchEntity DBClusterNotFoundFault DBInstanceNotFound "
         "ProvisionedConcurrencyConfigNotFoundException ParameterNotFound TableNotFoundException "
         "ServiceNotFoundException ServiceNotActiveException ClusterNotFoundException "
-        "ObjectNotFoundException StateMachineDoesNotExist ExecutionDoesNotExist",
+        "ObjectNotFoundException StateMachineDoesNotExist ExecutionDoesNotExist "
+        # SSM answers ListTagsForResource and AddTagsToResource of a missing parameter so
+        "InvalidResourceId",
     ),
     **_codes(
         Failure.EXISTS,
@@ -73,7 +75,8 @@ CODES: dict[str, Failure] = {
     **_codes(
         Failure.CONFLICT,
         "ResourceConflictException ConflictException ConcurrentModificationException "
-        "InvalidDBClusterStateFault InvalidDBInstanceStateFault OperationAbortedException "
+        "InvalidDBClusterStateFault InvalidDBInstanceState InvalidDBInstanceStateFault "
+        "OperationAbortedException "
         "ResourceInUseException TooManyUpdates TransactionInProgressException "
         "PriorRequestNotComplete ContinuousBackupsUnavailableException",
     ),

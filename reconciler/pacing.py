@@ -18,6 +18,7 @@ Today, requests per second:
     RDS         12, burst 300, shared by every call (AWS)
     Budgets     5 (assumed: AWS publishes no figure)
     Tagging     5 (assumed: AWS publishes no figure for the Resource Groups Tagging API)
+    DynamoDB    2,500 shared by every control-plane call (AWS; burst assumed)
     STS         not paced (one call a run)
 
 AWS publishes a burst only for RDS; elsewhere one second's worth is assumed. The buckets start

@@ -137,12 +137,17 @@ class Observed:
     `refusal` says why the reconciler must leave it alone although it exists (a `SecureString`
     parameter is never read or overwritten; an API name that two APIs share names neither): the
     planner blocks it with that reason.
+
+    `note` is what a person should know about it that is not drift (a change AWS will only apply
+    in the maintenance window, a pending modification that makes it in sync): the planner gives
+    it as the reason of its `update` or `noop` change.
     """
 
     name: str
     fields: Mapping[str, Any]
     tags: Mapping[str, str] = field(default_factory=dict)
     refusal: str | None = None
+    note: str | None = None
 
 
 def owner_of(observed: Observed) -> str | None:

@@ -2,7 +2,8 @@
 
 For every declared resource: missing → `create` (or `blocked` for kinds the reconciler never
 creates); tagged for another environment, or refused by its kind (`Observed.refusal`) →
-`blocked`; otherwise the managed fields and the ownership tag are compared → `update` or `noop`.
+`blocked`; otherwise the managed fields and the ownership tag are compared → `update` or `noop`
+(with the kind's `Observed.note` as the reason, when it has one).
 With prune on, every owned resource of a prunable kind that left the manifests → `delete`.
 Nothing here performs I/O, and nothing here knows how a kind reads or writes AWS: it sees each
 kind through `KindRules`.
@@ -116,5 +117,12 @@ def _change(manifest: Manifest, observed: Observed | None, rules: KindRules, env
     if owner_of(observed) is None:
         diffs.append(Diff(field=f"tags.{OWNER_TAG}", desired=env, actual=None))
     if not diffs:
-        return Change(kind=kind, name=name, action=Action.NOOP)
-    return Change(kind=kind, name=name, action=Action.UPDATE, diffs=tuple(diffs), desired=desired)
+        return Change(kind=kind, name=name, action=Action.NOOP, reason=observed.note)
+    return Change(
+        kind=kind,
+        name=name,
+        action=Action.UPDATE,
+        diffs=tuple(diffs),
+        reason=observed.note,
+        desired=desired,
+    )

@@ -58,6 +58,8 @@ class Text:
             lines.append("No changes. AWS matches the manifests.")
         if unchanged:
             lines.append(f"  {len(unchanged)} unchanged: {', '.join(unchanged)}")
+        noted = [c for c in plan.changes if c.action is Action.NOOP and c.reason]
+        lines += [f"      {c.ref}: {c.reason}" for c in noted]
         lines += [f"\nWarning: {warning}" for warning in plan.warnings]
         lines += ["", f"Plan: {summary_line(plan)}."]
         return "\n".join(lines)

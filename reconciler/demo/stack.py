@@ -85,6 +85,19 @@ spec:
   timeoutSeconds: 15
   reservedConcurrency: 100
 """,
+    # --- DatabaseInstance ----------------------------------------------------------------------
+    "database-instance.yaml": """\
+apiVersion: reconciler/v1
+kind: DatabaseInstance
+metadata:
+  name: orders-pg
+spec:
+  instanceClass: db.t4g.medium
+  multiAz: false
+  backupRetentionDays: 7
+  deletionProtection: true
+""",
+    # --- end of DatabaseInstance --------------------------------------------------------------
     "budget.yaml": """\
 apiVersion: reconciler/v1
 kind: Budget
@@ -99,6 +112,39 @@ spec:
       threshold: 80
       subscribers: [{type: EMAIL, address: platform-alerts@example.com}]
 """,
+    # --- DynamoDBTable ---------------------------------------------------------------------------
+    "dynamodb-table.yaml": """\
+apiVersion: reconciler/v1
+kind: DynamoDBTable
+metadata:
+  name: flask-api-sessions
+spec:
+  pointInTimeRecovery: true
+  ttlAttribute: expiresAt
+  billingMode: PAY_PER_REQUEST
+""",
+    # --- SsmParameter ----------------------------------------------------------------------------
+    "ssm-parameter.yaml": """\
+apiVersion: reconciler/v1
+kind: SsmParameter
+metadata:
+  name: /demo/flask-api/RATE_LIMIT_PER_MINUTE
+spec:
+  value: "600"
+  description: Requests a client may make per minute
+""",
+    # --- HttpApiStage -------------------------------------------------------------------------
+    "http-api-stage.yaml": """\
+apiVersion: reconciler/v1
+kind: HttpApiStage
+metadata:
+  name: gateway/$default
+spec:
+  throttling: {rateLimit: 100, burstLimit: 50}
+  detailedMetrics: true
+  routes:
+    GET /health: {rateLimit: 5, burstLimit: 2}
+""",
 }
 
 #: What the demo changes behind the manifests' back, as a person would read it.
@@ -110,6 +156,12 @@ DRIFT = [
     "flask-api-latency-p99: missing (deleted by hand)",
     "demo-monthly-cost: $500 instead of $50",
     "old-canary-errors: an alarm owned by demo but no longer declared (prune deletes it)",
+    "flask-api-sessions: point-in-time recovery off instead of on",
+    "/demo/flask-api/RATE_LIMIT_PER_MINUTE: value 100 instead of 600",
+    "gateway/$default: throttling 1000/500 instead of 100/50, detailed metrics off, an "
+    "undeclared throttle on ANY /{proxy+}, untagged",
+    "orders-pg: db.t4g.micro instead of db.t4g.medium (scheduled for the maintenance window), "
+    "deletion protection off, untagged",
 ]
 
 
@@ -164,6 +216,17 @@ def create_drifted_stack(session: Any) -> None:
         ServerlessV2ScalingConfiguration={"MinCapacity": 0.5, "MaxCapacity": 4},
         Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
     )
+    # --- DatabaseInstance: made by hand, untagged, a smaller class, unprotected ---------------
+    rds.create_db_instance(
+        DBInstanceIdentifier="orders-pg",
+        DBInstanceClass="db.t4g.micro",
+        Engine="postgres",
+        MasterUsername="orders",
+        MasterUserPassword="demo-only-password",
+        BackupRetentionPeriod=7,
+        DeletionProtection=False,
+    )
+    # --- end of DatabaseInstance --------------------------------------------------------------
     cloudwatch = session.client("cloudwatch", region_name=REGION)
     for name, threshold in (("flask-api-errors", 50.0), ("old-canary-errors", 1.0)):
         cloudwatch.put_metric_alarm(
@@ -203,4 +266,47 @@ def create_drifted_stack(session: Any) -> None:
             }
         ],
         ResourceTags=[{"Key": k, "Value": v} for k, v in tags.items()],
+    )
+    # --- DynamoDBTable: on-demand, TTL on expiresAt, point-in-time recovery off (drift) ---
+    dynamodb = session.client("dynamodb", region_name=REGION)
+    dynamodb.create_table(
+        TableName="flask-api-sessions",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
+    )
+    dynamodb.update_time_to_live(
+        TableName="flask-api-sessions",
+        TimeToLiveSpecification={"AttributeName": "expiresAt", "Enabled": True},
+    )
+
+    # --- SsmParameter: a parameter whose value was changed by hand ---------------------------
+    session.client("ssm", region_name=REGION).put_parameter(
+        Name="/demo/flask-api/RATE_LIMIT_PER_MINUTE",
+        Value="100",
+        Type="String",
+        Description="Requests a client may make per minute",
+        Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
+    )
+
+    # --- HttpApiStage ----------------------------------------------------------------------------
+    _create_drifted_http_api(session)
+
+
+def _create_drifted_http_api(session: Any) -> None:
+    """HttpApiStage: the HTTP API `gateway`, its `$default` stage drifted and untagged."""
+    gateway = session.client("apigatewayv2", region_name=REGION)
+    api_id = gateway.create_api(Name="gateway", ProtocolType="HTTP")["ApiId"]
+    for key in ("GET /health", "ANY /{proxy+}"):
+        gateway.create_route(ApiId=api_id, RouteKey=key)
+    gateway.create_stage(
+        ApiId=api_id,
+        StageName="$default",
+        AutoDeploy=True,
+        DefaultRouteSettings={"ThrottlingRateLimit": 1000.0, "ThrottlingBurstLimit": 500},
+        RouteSettings={
+            "GET /health": {"ThrottlingRateLimit": 5.0, "ThrottlingBurstLimit": 2},
+            "ANY /{proxy+}": {"ThrottlingRateLimit": 1.0, "ThrottlingBurstLimit": 1},
+        },
     )

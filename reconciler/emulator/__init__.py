@@ -16,9 +16,17 @@ and against a moto server in the same process (``moto.server.ThreadedMotoServer`
   alarm's ``ResourceNotFoundException``;
 - :mod:`~reconciler.emulator.rds`: ``modifying`` clusters, Serverless v2 capacity by engine
   version;
+- :mod:`~reconciler.emulator.dynamodb`: ``UPDATING`` tables, TTL changes once an hour and
+  ``ENABLING``/``DISABLING``, billing-mode switches limited in 24 hours;
+- :mod:`~reconciler.emulator.rds_instances`: DB instance modifications deferred to the maintenance
+  window (``PendingModifiedValues``), ``modifying`` instances;
 - :mod:`~reconciler.emulator.budgets`: budget updates, subscribers, tags (absent from moto) and
   AWS's rules on limits, filters and subscribers;
-- :mod:`~reconciler.emulator.credentials`: assumed-role credentials that expire.
+- :mod:`~reconciler.emulator.ssm`: ``DescribeParameters`` pages of ``MaxResults``;
+- :mod:`~reconciler.emulator.credentials`: assumed-role credentials that expire;
+- :mod:`~reconciler.emulator.apigatewayv2`: ``UpdateStage`` and ``DeleteRouteSettings`` (absent
+  from moto), route settings checked against the API's routes, one set of stage tags, ``GetApis``
+  in pages.
 
 How much of this is on, and how long delays last, is one :class:`Behaviour`
 (:mod:`~reconciler.emulator.settings`): all on by default; ``RECONCILER_EMULATOR=moto`` starts a
@@ -58,14 +66,18 @@ def install() -> None:
             return
         # Lazy: importing these imports moto, which production code must never pay for.
         from reconciler.emulator import (
+            apigatewayv2,
             budget_rules,
             budgets,
             cloudwatch,
             credentials,
+            dynamodb,
             lambda_alias,
             lambda_provisioned,
             lambda_updates,
             rds,
+            rds_instances,
+            ssm,
         )
 
         lambda_provisioned.install()
@@ -73,9 +85,13 @@ def install() -> None:
         lambda_updates.install()
         cloudwatch.install()
         rds.install()
+        ssm.install()
+        rds_instances.install()
         budgets.install()
         budget_rules.install()
+        dynamodb.install()
         credentials.install()
+        apigatewayv2.install()
         _installed = True
 
 

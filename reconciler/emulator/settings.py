@@ -73,9 +73,32 @@ class Behaviour:
     # RDS: ServerlessV2ScalingConfiguration ranges, by engine version; CreateDBCluster without
     # EngineVersion gets a version AWS offers today instead of moto's retired default.
     rds_capacity_rules: bool = True
+    # RDS: ModifyDBInstance(ApplyImmediately=False) queues DBInstanceClass, MultiAZ and a backup
+    # retention turned on or off in PendingModifiedValues for the maintenance window.
+    rds_pending_modifications: bool = True
+    # RDS: an instance stays `modifying` for this many describes after an immediate
+    # ModifyDBInstance; a second modify meanwhile fails with InvalidDBInstanceState.
+    rds_instance_modify_reads: int = 1
     # Budgets: subscriber limits on CreateBudget, RI/Savings Plans limits, FilterExpression shown
     # only on request, CostFilters and FilterExpression not mixed.
     budgets_rules: bool = True
+    # DynamoDB: a table stays UPDATING for this many DescribeTable after UpdateTable; another
+    # UpdateTable meanwhile fails with ResourceInUseException.
+    dynamodb_update_reads: int = 1
+    # DynamoDB: TTL stays ENABLING / DISABLING for this many DescribeTimeToLive after a change.
+    dynamodb_ttl_reads: int = 1
+    # DynamoDB: one TTL change per table in this many seconds, no enabling of an enabled TTL or
+    # disabling of a disabled one (changes made with the rule off are not counted).
+    dynamodb_ttl_rules: bool = True
+    dynamodb_ttl_interval_seconds: float = 3600.0
+    # DynamoDB: four switches to on-demand per table in 24 hours; capacities only and always
+    # with PROVISIONED; on-demand tables report zero capacities.
+    dynamodb_billing_rules: bool = True
+    # API Gateway v2: route settings name routes the API has; no execution logs on HTTP APIs.
+    apigateway_stage_rules: bool = True
+    # API Gateway v2: GetApis answers this many APIs a page when the caller sends no maxResults
+    # (None: all in one page, as moto does).
+    apigateway_page_size: int | None = 25
     # STS: credentials from AssumeRole expire after their DurationSeconds (AWS's default 3600),
     # or after this many seconds / this many requests signed with them when set.
     credentials_expire: bool = True
@@ -99,7 +122,16 @@ class Behaviour:
             cloudwatch_alarm_rules=False,
             rds_modify_reads=0,
             rds_capacity_rules=False,
+            rds_pending_modifications=False,
+            rds_instance_modify_reads=0,
             budgets_rules=False,
+            dynamodb_update_reads=0,
+            dynamodb_ttl_reads=0,
+            dynamodb_ttl_rules=False,
+            dynamodb_ttl_interval_seconds=0,
+            dynamodb_billing_rules=False,
+            apigateway_stage_rules=False,
+            apigateway_page_size=None,
             credentials_expire=False,
         )
 

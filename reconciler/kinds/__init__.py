@@ -14,7 +14,17 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-from reconciler.kinds import aurora_cluster, budget, environment, lambda_function, metric_alarm
+from reconciler.kinds import (
+    aurora_cluster,
+    budget,
+    database_instance,
+    dynamodb_table,
+    environment,
+    http_api_stage,
+    lambda_function,
+    metric_alarm,
+    ssm_parameter,
+)
 from reconciler.kinds.description import ACCOUNT_CHECK, STS, Issue, Kind, Service
 
 if TYPE_CHECKING:
@@ -31,6 +41,10 @@ KINDS: dict[str, Kind] = {
         aurora_cluster.KIND,
         metric_alarm.KIND,
         budget.KIND,
+        dynamodb_table.KIND,
+        http_api_stage.KIND,
+        ssm_parameter.KIND,
+        database_instance.KIND,
     )
 }
 

@@ -406,12 +406,16 @@ class Simulator:
         quotas: Sequence[Quota] = QUOTAS,
         inject: Injector | None = None,
         grace: float = GRACE_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """`clock`: the quotas' time (a test that counts a burst freezes it, so a slow machine
+        cannot refill a bucket between two calls)."""
         self.latency = latency
         self.quotas = tuple(quotas)
         self.inject = inject
         self._buckets = {
-            quota.name: TokenBucket(quota.rate, quota.burst, grace=grace) for quota in self.quotas
+            quota.name: TokenBucket(quota.rate, quota.burst, grace=grace, clock=clock)
+            for quota in self.quotas
         }
         self._lock = threading.Lock()
         self._records: list[CallRecord] = []

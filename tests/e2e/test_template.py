@@ -64,7 +64,14 @@ ENGINE_OBSERVE = set(iam_actions()[0] | {"sts:AssumeRole"})
 ENGINE_APPLY = set(iam_actions()[1])
 
 #: Actions AWS offers no resource-level permission for: the only ones allowed on `Resource: "*"`.
-UNSCOPABLE = {"tag:GetResources", "lambda:ListFunctions", "sts:GetCallerIdentity"}
+#: ssm:DescribeParameters has no resource types in the Service Authorization Reference ("you must
+#: specify all resources"); the Parameter Store guide's own policies grant it on "*".
+UNSCOPABLE = {
+    "tag:GetResources",
+    "lambda:ListFunctions",
+    "ssm:DescribeParameters",
+    "sts:GetCallerIdentity",
+}
 
 #: AWS managed policies SAM attaches (logs; X-Ray when tracing is on), and nothing else.
 AWS_MANAGED = {

@@ -23,6 +23,8 @@ from moto.core.botocore_stubber import MockRawResponse
 from reconciler.aws import Clients
 from reconciler.demo.stack import create_drifted_stack, write_manifests
 from reconciler.errors import PermanentError
+from reconciler.kinds import managed
+from reconciler.kinds.description import TAGGING
 from reconciler.loader import EnvironmentManifests, load_environment
 from reconciler.outcome import Status
 from reconciler.pipeline import apply, reconcile
@@ -168,7 +170,9 @@ def test_a_prune_run_reads_each_tag_and_listing_once(
     calls.clear()
     plan(aws, manifests)
     counted = Counter(calls.calls)
-    assert counted[("resourcegroupstaggingapi", "GetResources")] == 1
+    # one tag-filtered pass per pruned kind that finds its own by tag (alarms, parameters)
+    by_tag = [kind for kind in managed() if kind.prunable and TAGGING in kind.services]
+    assert counted[("resourcegroupstaggingapi", "GetResources")] == len(by_tag) == 2
     assert counted[("budgets", "DescribeBudgets")] == 1
     assert counted[("budgets", "ListTagsForResource")] == budgets
     assert counted[("lambda", "GetFunction")] == len(

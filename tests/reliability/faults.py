@@ -54,6 +54,17 @@ CLIENTS = (*(service.name for service in services()), "events")
 THROTTLING = {service.name: service.throttling for service in services()} | HANDLER_SERVICES
 #: The request parameters that name a resource, from every kind's description.
 IDENTIFIERS = tuple(dict.fromkeys(key for kind in managed() for key in kind.identifiers))
+#: Each service's own request parameters that name a resource (the kinds that call it say which):
+#: another service's identifier (DynamoDB's `ResourceArn`) may name something else there.
+SERVICE_IDENTIFIERS = {
+    service.name: tuple(
+        dict.fromkeys(
+            key for kind in managed() if service in kind.services for key in kind.identifiers
+        )
+    )
+    for kind in managed()
+    for service in kind.services
+}
 SERVER_ERRORS = ((500, "InternalFailure"), (503, "ServiceUnavailable"))
 LAMBDA_WRITES_BLOCKED_WHILE_UPDATING = frozenset(
     {"UpdateFunctionCode", "UpdateFunctionConfiguration", "PublishVersion"}
@@ -241,7 +252,7 @@ class Injector:
 
 def resource_of(service: str, params: Mapping[str, Any]) -> str:
     """The resource a call is about, by name: `flask-api`, `old-canary-errors`, or the service."""
-    for key in IDENTIFIERS:
+    for key in SERVICE_IDENTIFIERS.get(service, IDENTIFIERS):
         value = params.get(key)
         if isinstance(value, list):
             return ",".join(map(str, value))
@@ -252,7 +263,7 @@ def resource_of(service: str, params: Mapping[str, Any]) -> str:
             found = next((str(nested[key]) for key in IDENTIFIERS if key in nested), None)
             if found is not None:
                 return found
-    for key in ("Resource", "ResourceName", "ResourceARN"):
+    for key in ("Resource", "ResourceName", "ResourceARN", "ResourceArn"):
         if key in params:
             return re.split(r"[:/]", str(params[key]))[-1]
     return service

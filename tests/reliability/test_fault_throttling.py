@@ -25,7 +25,10 @@ READS = {
     "cloudwatch": ("describe_alarms", {}),
     "budgets": ("describe_budgets", {"AccountId": ACCOUNT}),
     "resourcegroupstaggingapi": ("get_resources", {}),
+    "dynamodb": ("describe_table", {"TableName": "flask-api-sessions"}),
+    "ssm": ("describe_parameters", {}),
     "sts": ("get_caller_identity", {}),
+    "apigatewayv2": ("get_apis", {}),
 }
 
 

@@ -28,7 +28,11 @@ TEST = "test"
 STATE_MACHINE = "ReconcileStateMachine"
 
 #: IAM's service prefix where it differs from botocore's service name.
-PREFIXES = {"resourcegroupstaggingapi": "tag", "stepfunctions": "states"}
+PREFIXES = {
+    "resourcegroupstaggingapi": "tag",
+    "stepfunctions": "states",
+    "apigatewayv2": "apigateway",
+}
 
 #: Operations whose IAM action is not `prefix:Operation`, or that need more than one action.
 #: Sources: the Service Authorization Reference's "API operations" tables, and the API references.
@@ -52,6 +56,15 @@ ACTIONS: dict[tuple[str, str], frozenset[str]] = {
     ("budgets", "CreateSubscriber"): frozenset({"budgets:ModifyBudget"}),
     ("budgets", "UpdateSubscriber"): frozenset({"budgets:ModifyBudget"}),
     ("budgets", "DeleteSubscriber"): frozenset({"budgets:ModifyBudget"}),
+    # API Gateway's IAM actions are the HTTP verbs of its REST paths, on the path as a resource
+    # (Service Authorization Reference, "Amazon API Gateway Management V2", API operations).
+    ("apigatewayv2", "GetApis"): frozenset({"apigateway:GET"}),
+    ("apigatewayv2", "GetStage"): frozenset({"apigateway:GET"}),
+    ("apigatewayv2", "GetStages"): frozenset({"apigateway:GET"}),
+    ("apigatewayv2", "GetTags"): frozenset({"apigateway:GET"}),
+    ("apigatewayv2", "UpdateStage"): frozenset({"apigateway:PATCH"}),
+    ("apigatewayv2", "DeleteRouteSettings"): frozenset({"apigateway:DELETE"}),
+    ("apigatewayv2", "TagResource"): frozenset({"apigateway:POST"}),
     # Reading a bundle: with s3:ListBucket a missing key is 404 NoSuchKey ("nothing published
     # yet"), without it 403 AccessDenied, which the source cannot tell from a wrong policy.
     ("s3", "GetObject"): frozenset({"s3:GetObject", "s3:ListBucket"}),
@@ -61,6 +74,9 @@ ACTIONS: dict[tuple[str, str], frozenset[str]] = {
 TAGGING_PARAMETERS: dict[tuple[str, str], tuple[str, str]] = {
     ("cloudwatch", "PutMetricAlarm"): ("Tags", "cloudwatch:TagResource"),
     ("budgets", "CreateBudget"): ("ResourceTags", "budgets:TagResource"),
+    # "To create an SSM parameter, you must have ... ssm:PutParameter and ssm:AddTagsToResource"
+    # (AWS::SSM::Parameter, CloudFormation resource reference).
+    ("ssm", "PutParameter"): ("Tags", "ssm:AddTagsToResource"),
 }
 
 

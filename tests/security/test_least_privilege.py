@@ -29,7 +29,7 @@ import pytest
 import workload
 from aws_calls import STATE_MACHINE, CallRecorder
 from botocore import xform_name
-from deployment import REGION, deploy
+from deployment import REGION, TABLE, deploy
 from lambda_in_process import handlers_in_process
 from policies import TARGET_ROLE, Stack, parse, statements, target_role_policies
 from workload import FUNCTIONS
@@ -109,10 +109,14 @@ def called(recorder: CallRecorder, logical_id: str) -> set[str]:
 
 
 def engine_actions(recorder: CallRecorder, *functions: str) -> set[str]:
+    """What `functions` called of the engine's services; the deployment's own run-history table
+    is DynamoDB too (the DynamoDBTable kind's service), but its items are not the engine's."""
     return {
         action
         for call in recorder.calls
-        if call.actor in functions and call.service in ENGINE_SERVICES
+        if call.actor in functions
+        and call.service in ENGINE_SERVICES
+        and call.parameters.get("TableName") != TABLE
         for action in call.actions
     }
 

@@ -7,11 +7,13 @@ environment `demo` is reached through `assumeRoleArn`, as a target account would
 1. a signed GitHub push (revision 1) corrects the drifted demo stack: image, memory, reserved
    concurrency, the Aurora scaling, an alarm updated, one created and one pruned, the budget's
    limit; the same delivery again starts nothing;
-2. resources made by hand appear (untagged functions, cluster, alarm and budget, a budget owned
-   by `demo` that no manifest declares), and revision 2 adopts them: the functions read from
+2. resources made by hand appear (untagged functions, cluster, alarm, DynamoDB table and
+   budget, a budget owned by `demo` that no manifest declares), and revision 2 adopts them: the
+   table switched to provisioned, protected and given TTL; the functions read from
    `ListFunctions` (its threshold lowered to two), alias and provisioned concurrency,
    reserved concurrency removed, tags added, notifications and subscribers edited, a budget
-   created and one pruned;
+   created and one pruned, SSM parameters adopted, created and pruned (a SecureString beside
+   them left alone);
 3. revision 3 moves the alias to a new version, removes the provisioned concurrency and a
    subscriber;
 4. a scheduled tick finds everything in sync;
@@ -104,12 +106,38 @@ spec:
       subscribers: [{{type: EMAIL, address: z@example.com}}]
 ---
 apiVersion: reconciler/v1
+kind: DynamoDBTable
+metadata:
+  name: orders
+spec:
+  deletionProtection: true
+  ttlAttribute: expiresAt
+  billingMode: PROVISIONED
+  readCapacity: 2
+  writeCapacity: 1
+---
+apiVersion: reconciler/v1
 kind: Budget
 metadata:
   name: demo-new
 spec:
   limit: {{amount: 10, unit: USD}}
   timeUnit: MONTHLY
+---
+apiVersion: reconciler/v1
+kind: SsmParameter
+metadata:
+  name: /demo/legacy/FEATURE_FLAGS
+spec:
+  value: search,export
+  type: StringList
+---
+apiVersion: reconciler/v1
+kind: SsmParameter
+metadata:
+  name: /demo/flask-api/ALLOWED_ORIGINS
+spec:
+  value: https://app.example.com
 """
 
 
@@ -218,6 +246,12 @@ def by_hand() -> None:
         Threshold=10,
         ComparisonOperator="GreaterThanThreshold",
     )
+    session.client("dynamodb").create_table(
+        TableName="orders",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
     budgets = session.client("budgets")
 
     def note(kind: str, threshold: float, *emails: str) -> dict[str, Any]:
@@ -255,6 +289,14 @@ def by_hand() -> None:
         },
         ResourceTags=OWNER,
     )
+    ssm = session.client("ssm")
+    # adopted (the tag added by AddTagsToResource), and owned but undeclared (pruned)
+    ssm.put_parameter(Name="/demo/legacy/FEATURE_FLAGS", Value="search", Type="StringList")
+    ssm.put_parameter(Name="/demo/legacy/OLD_KNOB", Value="1", Type="String", Tags=OWNER)
+    # a secret beside them, owned by demo: never read, written or deleted
+    ssm.put_parameter(
+        Name="/demo/legacy/DB_PASSWORD", Value="by-hand-secret", Type="SecureString", Tags=OWNER
+    )
 
 
 def run(deployment: Deployment, name: str, revision: str | None) -> dict[str, Any]:
@@ -287,7 +329,14 @@ def live(deployment: Deployment, root: Path) -> None:
     publish(root, 2)
     output = run(deployment, "revision-2", REVISIONS[2])
     assert output["status"] == "corrected", output
-    assert output["summary"]["create"] == 1 and output["summary"]["delete"] == 1, output
+    assert output["summary"]["create"] == 2 and output["summary"]["delete"] == 2, output
+    left = boto3.client("ssm", region_name=REGION).describe_parameters(
+        ParameterFilters=[{"Key": "Path", "Option": "Recursive", "Values": ["/demo/legacy"]}]
+    )["Parameters"]
+    assert sorted(p["Name"] for p in left) == [
+        "/demo/legacy/DB_PASSWORD",
+        "/demo/legacy/FEATURE_FLAGS",
+    ], left
 
     # 3. the alias moves to a new version; provisioned concurrency and a subscriber go
     publish(root, 3)

@@ -40,6 +40,7 @@ def answered(code: str, status: int = 400, operation: str = "PutMetricAlarm") ->
         ("ExecutionAlreadyExists", 400, Failure.EXISTS),
         ("ResourceConflictException", 409, Failure.CONFLICT),
         ("InvalidDBClusterStateFault", 400, Failure.CONFLICT),
+        ("InvalidDBInstanceState", 400, Failure.CONFLICT),  # the wire code of the Fault shape
         ("ResourceInUseException", 400, Failure.CONFLICT),
         ("OperationAbortedException", 400, Failure.CONFLICT),
         ("PreconditionFailedException", 412, Failure.CHANGED),

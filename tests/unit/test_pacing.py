@@ -92,6 +92,10 @@ def test_a_bucket_refuses_a_rate_or_burst_it_could_never_serve() -> None:
         ("rds", "ModifyDBCluster", 12, 300),
         ("budgets", "DescribeBudgets", 5, 5),
         ("resourcegroupstaggingapi", "GetResources", 5, 5),
+        ("ssm", "GetParameters", 40, 40),
+        ("ssm", "PutParameter", 3, 3),
+        ("ssm", "DescribeParameters", 2, 2),
+        ("ssm", "ListTagsForResource", 5, 5),
     ],
 )
 def test_each_call_counts_against_its_quota(
@@ -127,6 +131,9 @@ def test_every_published_or_assumed_figure_says_where_it_comes_from() -> None:
         "rds",
         "budgets",
         "resourcegroupstaggingapi",
+        "dynamodb",
+        "ssm",
+        "apigatewayv2",
     }
 
 

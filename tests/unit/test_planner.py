@@ -98,6 +98,21 @@ def test_drift_is_an_update_with_the_field_path() -> None:
     assert change.desired == {"memoryMb": 512}
 
 
+@pytest.mark.parametrize(("memory", "action"), [(512, Action.NOOP), (256, Action.UPDATE)])
+def test_a_kinds_note_is_the_reason_of_its_noop_or_update(memory: int, action: Action) -> None:
+    """A kind says what is not drift but matters (a change scheduled for a maintenance window)."""
+    note = "scheduled for the next maintenance window"
+    observed = Observation(
+        found={"LambdaFunction": {"api": Observed("api", {"memoryMb": memory}, OWNED, note=note)}}
+    )
+    plan = build_plan(manifests(function(memoryMb=512)), observed, ENGINES)
+    (change,) = plan.changes
+    assert (change.action, change.reason) == (action, note)
+    from reconciler.render import Text
+
+    assert note in Text().plan(plan)  # also when the change is a noop
+
+
 def test_missing_tag_is_part_of_the_plan() -> None:
     observed = Observation(
         found={"LambdaFunction": {"api": Observed("api", {"memoryMb": 512}, {})}}

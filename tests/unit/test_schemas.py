@@ -128,6 +128,10 @@ WRONG = {
     "AuroraServerlessCluster": ("spec", "maxCapacity", 2.25),
     "MetricAlarm": ("spec", "period", 45),
     "Budget": ("spec", "timeUnit", "WEEKLY"),
+    "DynamoDBTable": ("spec", "billingMode", "ON_DEMAND"),
+    "SsmParameter": ("spec", "type", "SecureString"),
+    "HttpApiStage": ("spec", "throttling", {"rateLimit": -1, "burstLimit": 1}),
+    "DatabaseInstance": ("spec", "instanceClass", "db.serverless"),
 }
 
 

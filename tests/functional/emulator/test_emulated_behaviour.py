@@ -16,6 +16,10 @@ def test_everything_is_on_by_default() -> None:
     assert on.lambda_update_reads >= 1
     assert on.provisioning_reads >= 1
     assert on.rds_modify_reads >= 1
+    assert on.dynamodb_update_reads >= 1
+    assert on.dynamodb_ttl_reads >= 1
+    assert on.dynamodb_ttl_interval_seconds == 3600
+    assert on.rds_instance_modify_reads >= 1
     assert on.lambda_account_concurrency == 1000
     for switch in (
         "lambda_environment_rules",
@@ -23,7 +27,10 @@ def test_everything_is_on_by_default() -> None:
         "cloudwatch_missing_alarm_error",
         "cloudwatch_alarm_rules",
         "rds_capacity_rules",
+        "rds_pending_modifications",
         "budgets_rules",
+        "dynamodb_ttl_rules",
+        "dynamodb_billing_rules",
         "credentials_expire",
     ):
         assert getattr(on, switch) is True, switch
