@@ -145,6 +145,15 @@ spec:
   routes:
     GET /health: {rateLimit: 5, burstLimit: 2}
 """,
+    # --- LogGroup ---------------------------------------------------------------------------------
+    "log-group.yaml": """\
+apiVersion: reconciler/v1
+kind: LogGroup
+metadata:
+  name: /aws/lambda/flask-api
+spec:
+  retentionDays: 14
+""",
 }
 
 #: What the demo changes behind the manifests' back, as a person would read it.
@@ -162,6 +171,7 @@ DRIFT = [
     "undeclared throttle on ANY /{proxy+}, untagged",
     "orders-pg: db.t4g.micro instead of db.t4g.medium (scheduled for the maintenance window), "
     "deletion protection off, untagged",
+    "/aws/lambda/flask-api: log events never expire instead of 14 days",
 ]
 
 
@@ -289,6 +299,10 @@ def create_drifted_stack(session: Any) -> None:
         Description="Requests a client may make per minute",
         Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
     )
+
+    # --- LogGroup: the function's log group as Lambda leaves it, never expiring (no retention).
+    logs = session.client("logs", region_name=REGION)
+    logs.create_log_group(logGroupName="/aws/lambda/flask-api", tags=tags)
 
     # --- HttpApiStage ----------------------------------------------------------------------------
     _create_drifted_http_api(session)

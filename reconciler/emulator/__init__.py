@@ -12,8 +12,12 @@ and against a moto server in the same process (``moto.server.ThreadedMotoServer`
   new version, with routing weights meanwhile;
 - :mod:`~reconciler.emulator.lambda_updates`: ``LastUpdateStatus: InProgress`` and 409s after an
   update, environment variable rules, ``TagsError``;
+- :mod:`~reconciler.emulator.lambda_tracing`: ``UpdateFunctionConfiguration`` keeps
+  ``TracingConfig`` (moto ignored it);
 - :mod:`~reconciler.emulator.cloudwatch`: alarm validation, tags kept on update, a missing
   alarm's ``ResourceNotFoundException``;
+- :mod:`~reconciler.emulator.logs`: log groups looked up by name, tagged only by the ARN
+  without ``:*``, retention only in AWS's numbers of days;
 - :mod:`~reconciler.emulator.rds`: ``modifying`` clusters, Serverless v2 capacity by engine
   version;
 - :mod:`~reconciler.emulator.dynamodb`: ``UPDATING`` tables, TTL changes once an hour and
@@ -74,7 +78,9 @@ def install() -> None:
             dynamodb,
             lambda_alias,
             lambda_provisioned,
+            lambda_tracing,
             lambda_updates,
+            logs,
             rds,
             rds_instances,
             ssm,
@@ -83,7 +89,9 @@ def install() -> None:
         lambda_provisioned.install()
         lambda_alias.install()
         lambda_updates.install()
+        lambda_tracing.install()
         cloudwatch.install()
+        logs.install()
         rds.install()
         ssm.install()
         rds_instances.install()

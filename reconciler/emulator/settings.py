@@ -67,6 +67,10 @@ class Behaviour:
     # CloudWatch: PutMetricAlarm checks periods, the evaluation window, extended statistics and
     # DatapointsToAlarm, and ignores Tags when it updates an existing alarm.
     cloudwatch_alarm_rules: bool = True
+    # CloudWatch Logs: DescribeLogGroups honours logGroupIdentifiers; the tagging calls refuse a
+    # log group ARN ending in `:*` and the ARN of a missing group; PutRetentionPolicy takes only
+    # AWS's numbers of days.
+    logs_rules: bool = True
     # RDS: a cluster stays `modifying` for this many describes after ModifyDBCluster; a second
     # modify meanwhile fails with InvalidDBClusterStateFault.
     rds_modify_reads: int = 1
@@ -120,6 +124,7 @@ class Behaviour:
             weighted_alias_rule=False,
             cloudwatch_missing_alarm_error=False,
             cloudwatch_alarm_rules=False,
+            logs_rules=False,
             rds_modify_reads=0,
             rds_capacity_rules=False,
             rds_pending_modifications=False,

@@ -22,6 +22,7 @@ from reconciler.kinds import (
     environment,
     http_api_stage,
     lambda_function,
+    log_group,
     metric_alarm,
     ssm_parameter,
 )
@@ -41,6 +42,7 @@ KINDS: dict[str, Kind] = {
         aurora_cluster.KIND,
         metric_alarm.KIND,
         budget.KIND,
+        log_group.KIND,
         dynamodb_table.KIND,
         http_api_stage.KIND,
         ssm_parameter.KIND,

@@ -90,9 +90,12 @@ def deploy(aws: Clients, role: str) -> Callable[..., None]:
         tags: dict[str, str] | None = None,
         alias: str | None = None,
         provisioned: int | None = None,
+        tracing: str | None = None,
     ) -> None:
         lam = aws.lambda_
         extra: dict[str, Any] = {"Environment": {"Variables": env}} if env is not None else {}
+        if tracing is not None:
+            extra["TracingConfig"] = {"Mode": tracing}
         lam.create_function(
             FunctionName=name,
             PackageType="Image",
@@ -673,6 +676,95 @@ def test_apply_moves_a_stale_alias_without_touching_the_function(
     assert plan_for(aws, context, doc).in_sync
 
 
+# --- tracing (TracingConfig.Mode) -------------------------------------------------------------
+
+
+def _without_tracing_config(parsed: dict[str, Any]) -> bool:
+    parsed.get("Configuration", {}).pop("TracingConfig", None)
+    return True
+
+
+@pytest.mark.parametrize("answered", ["PassThrough", "absent"])
+def test_a_function_made_by_default_passes_through_and_is_in_sync(
+    aws: Clients, context: Context, deploy: Callable[..., None], answered: str
+) -> None:
+    deploy()  # no TracingConfig sent: AWS's default mode
+    if answered == "absent":  # an answer without TracingConfig means the default too
+        rewrite(aws, "GetFunction", _without_tracing_config)
+    doc = manifest(tracing="PassThrough")
+    observed = observe_one(aws, context, doc)
+    assert observed.fields["tracing"] == "PassThrough"
+    assert ENGINE.diff(doc, observed) == []
+    assert plan_for(aws, context, doc).in_sync
+
+
+@pytest.mark.parametrize(
+    ("deployed", "wanted"), [("PassThrough", "Active"), ("Active", "PassThrough")]
+)
+def test_tracing_drift_is_one_diff_applied_and_planned_again_in_sync(
+    aws: Clients,
+    context: Context,
+    deploy: Callable[..., None],
+    engine: LambdaFunctionEngine,
+    deployed: str,
+    wanted: str,
+) -> None:
+    deploy(tracing=deployed)
+    doc = manifest(memoryMb=256, tracing=wanted)
+    plan = plan_for(aws, context, doc)
+    (change,) = plan.writes
+    assert change.diffs == (Diff(field="tracing", desired=wanted, actual=deployed),)
+    calls = Calls(aws)
+
+    apply_plan(engine, aws, context, plan)
+
+    assert calls.writes == ["UpdateFunctionConfiguration"]
+    assert calls.params("UpdateFunctionConfiguration") == [
+        {"FunctionName": FN, "TracingConfig": {"Mode": wanted}}
+    ]
+    assert config(aws)["Configuration"]["TracingConfig"] == {"Mode": wanted}
+    assert plan_for(aws, context, doc).in_sync
+
+
+def test_tracing_goes_in_the_same_configuration_update_as_memory(
+    aws: Clients, context: Context, deploy: Callable[..., None], engine: LambdaFunctionEngine
+) -> None:
+    deploy()
+    doc = manifest(memoryMb=512, tracing="Active")
+    calls = Calls(aws)
+    apply_plan(engine, aws, context, plan_for(aws, context, doc))
+    assert calls.params("UpdateFunctionConfiguration") == [
+        {"FunctionName": FN, "MemorySize": 512, "TracingConfig": {"Mode": "Active"}}
+    ]
+    assert plan_for(aws, context, doc).in_sync
+
+
+def test_a_tracing_change_is_published_and_the_alias_moved_to_it(
+    aws: Clients, context: Context, deploy: Callable[..., None], engine: LambdaFunctionEngine
+) -> None:
+    deploy(alias="live")
+    doc = manifest(alias="live", tracing="Active")
+    calls = Calls(aws)
+
+    apply_plan(engine, aws, context, plan_for(aws, context, doc))
+
+    assert calls.writes == ["UpdateFunctionConfiguration", "PublishVersion", "UpdateAlias"]
+    live = config(aws, "live")["Configuration"]
+    assert (live["Version"], live["TracingConfig"]) == ("2", {"Mode": "Active"})
+    assert plan_for(aws, context, doc).in_sync
+
+
+def test_an_alias_behind_latest_on_tracing_is_drift(
+    aws: Clients, context: Context, deploy: Callable[..., None]
+) -> None:
+    deploy(alias="live")  # version 1 passes through
+    aws.lambda_.update_function_configuration(FunctionName=FN, TracingConfig={"Mode": "Active"})
+    doc = manifest(alias="live", tracing="Active")
+    assert ENGINE.diff(doc, observe_one(aws, context, doc)) == [
+        Diff(field="alias", desired="live", actual="live -> version 1 (behind $LATEST: tracing)")
+    ]
+
+
 def test_null_reserved_concurrency_removes_the_reservation(
     aws: Clients, context: Context, deploy: Callable[..., None], engine: LambdaFunctionEngine
 ) -> None:
@@ -1060,6 +1152,7 @@ def test_functions_managing_only_listed_fields_are_read_from_list_functions(
         "memoryMb": 256,
         "timeoutSeconds": 30,
         "environment": {"AA": "1"},
+        "tracing": "PassThrough",  # ListFunctions answers TracingConfig too
     }
     assert {name: found[name].tags for name in ("mine", "theirs", "untagged")} == {
         "mine": {OWNER_TAG: "dev"},

@@ -24,6 +24,7 @@ READS = {
     "rds": ("describe_db_clusters", {}),
     "cloudwatch": ("describe_alarms", {}),
     "budgets": ("describe_budgets", {"AccountId": ACCOUNT}),
+    "logs": ("describe_log_groups", {}),
     "resourcegroupstaggingapi": ("get_resources", {}),
     "dynamodb": ("describe_table", {"TableName": "flask-api-sessions"}),
     "ssm": ("describe_parameters", {}),

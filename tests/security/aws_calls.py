@@ -77,6 +77,9 @@ TAGGING_PARAMETERS: dict[tuple[str, str], tuple[str, str]] = {
     # "To create an SSM parameter, you must have ... ssm:PutParameter and ssm:AddTagsToResource"
     # (AWS::SSM::Parameter, CloudFormation resource reference).
     ("ssm", "PutParameter"): ("Tags", "ssm:AddTagsToResource"),
+    # "To assign tags when you create a log group, you must have either the logs:TagResource or
+    # logs:TagLogGroup permission" (botocore logs/2014-03-28, CreateLogGroupRequest.tags).
+    ("logs", "CreateLogGroup"): ("tags", "logs:TagResource"),
 }
 
 

@@ -7,15 +7,15 @@ environment `demo` is reached through `assumeRoleArn`, as a target account would
 1. a signed GitHub push (revision 1) corrects the drifted demo stack: image, memory, reserved
    concurrency, the Aurora scaling, an alarm updated, one created and one pruned, the budget's
    limit; the same delivery again starts nothing;
-2. resources made by hand appear (untagged functions, cluster, alarm, DynamoDB table and
-   budget, a budget owned by `demo` that no manifest declares), and revision 2 adopts them: the
+2. resources made by hand appear (untagged functions, cluster, alarm, DynamoDB table,
+   log group and budget, a budget owned by `demo` that no manifest declares), and revision 2 adopts them: the
    table switched to provisioned, protected and given TTL; the functions read from
    `ListFunctions` (its threshold lowered to two), alias and provisioned concurrency,
    reserved concurrency removed, tags added, notifications and subscribers edited, a budget
    created and one pruned, SSM parameters adopted, created and pruned (a SecureString beside
-   them left alone);
+   them left alone), a log group's retention removed;
 3. revision 3 moves the alias to a new version, removes the provisioned concurrency and a
-   subscriber;
+   subscriber, and creates a log group;
 4. a scheduled tick finds everything in sync;
 5. a run of a revision never published fails in Load and reports it;
 6. a delivery whose runs cannot start answers 500 and forgets the delivery.
@@ -169,7 +169,21 @@ def manifests(revision: int) -> dict[str, str]:
         files["adopted.yaml"] = _adopted(
             subscribers + ("]" if three else f", {{type: SNS, address: '{SNS}'}}]")
         )
+        files["log-groups.yaml"] = _log_groups(created=three)
     return files
+
+
+def _log_groups(created: bool) -> str:
+    """A group made by hand adopted as never expiring (DeleteRetentionPolicy, TagResource); at
+    revision 3 a group that does not exist yet (CreateLogGroup with tags, PutRetentionPolicy)."""
+    documents = [("/aws/lambda/worker-a", "null")]
+    if created:
+        documents.append(("/aws/lambda/worker-b", "7"))
+    return "---\n".join(
+        f"apiVersion: reconciler/v1\nkind: LogGroup\nmetadata:\n  name: {name}\n"
+        f"spec:\n  retentionDays: {days}\n"
+        for name, days in documents
+    )
 
 
 def publish(root: Path, revision: int) -> str:
@@ -297,6 +311,9 @@ def by_hand() -> None:
     ssm.put_parameter(
         Name="/demo/legacy/DB_PASSWORD", Value="by-hand-secret", Type="SecureString", Tags=OWNER
     )
+    logs = session.client("logs")
+    logs.create_log_group(logGroupName="/aws/lambda/worker-a")
+    logs.put_retention_policy(logGroupName="/aws/lambda/worker-a", retentionInDays=30)
 
 
 def run(deployment: Deployment, name: str, revision: str | None) -> dict[str, Any]:

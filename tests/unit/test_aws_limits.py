@@ -56,6 +56,7 @@ SENT = [
     Sent("LambdaFunction", "provisionedConcurrency", "lambda", "PutProvisionedConcurrencyConfig",
          "ProvisionedConcurrentExecutions",
          zero_removes=True),
+    Sent("LambdaFunction", "tracing", "lambda", "UpdateFunctionConfiguration", "TracingConfig.Mode"),
 ]  # fmt: skip
 SENT += [
     Sent("MetricAlarm", "namespace", "cloudwatch", "PutMetricAlarm", "Namespace"),
@@ -109,6 +110,10 @@ SENT += [
          "NotificationsWithSubscribers.Subscribers.SubscriptionType"),
     Sent("Budget", "notifications.subscribers.address", "budgets", "CreateBudget",
          "NotificationsWithSubscribers.Subscribers.Address"),
+    Sent("LogGroup", "retentionDays", "logs", "PutRetentionPolicy", "retentionInDays",
+         narrower_because="botocore logs/2014-03-28, shape Days: 'Possible values are: 1, 3, 5, "
+         "7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, "
+         "3288, and 3653'"),
 ]  # fmt: skip
 
 
@@ -164,7 +169,7 @@ NOT_SENT = {
 
 
 @pytest.mark.parametrize(
-    "kind", ["LambdaFunction", "MetricAlarm", "AuroraServerlessCluster", "Budget"]
+    "kind", ["LambdaFunction", "MetricAlarm", "AuroraServerlessCluster", "Budget", "LogGroup"]
 )
 def test_every_spec_field_sent_to_aws_is_compared(kind: str) -> None:
     document = json.loads((SCHEMAS / f"{kind}.schema.json").read_text())
@@ -231,6 +236,16 @@ def test_the_schema_is_within_the_botocore_shape(sent: Sent) -> None:
                     f"{sent.field}: AWS accepts up to {limits['max']}, the schema only {high}: "
                     "accept it, or name the AWS document that says otherwise"
                 )
+
+
+def test_log_group_retention_days_are_the_models_list() -> None:
+    """The model's `Days` lists its values only in words: the schema's enum is exactly those."""
+    service = botocore.session.get_session().get_service_model("logs")
+    words = service.shape_for("Days").documentation
+    listed = words.split("Possible values are:", 1)[1].split(".", 1)[0]
+    documented = {int(number) for number in re.findall(r"\d+", listed)}
+    ours = set(schema_of("LogGroup", "retentionDays")["enum"]) - {None}
+    assert ours == documented
 
 
 def test_environment_variable_names_follow_the_model() -> None:

@@ -130,6 +130,7 @@ def test_every_published_or_assumed_figure_says_where_it_comes_from() -> None:
         "cloudwatch",
         "rds",
         "budgets",
+        "logs",
         "resourcegroupstaggingapi",
         "dynamodb",
         "ssm",

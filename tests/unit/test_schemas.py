@@ -132,6 +132,7 @@ WRONG = {
     "SsmParameter": ("spec", "type", "SecureString"),
     "HttpApiStage": ("spec", "throttling", {"rateLimit": -1, "burstLimit": 1}),
     "DatabaseInstance": ("spec", "instanceClass", "db.serverless"),
+    "LogGroup": ("spec", "retentionDays", 8),
 }
 
 

@@ -7,11 +7,11 @@ keeps them to the quota. A function that declares `alias` costs one more
 `GetFunction(Qualifier=alias)`, one that declares `provisionedConcurrency` one
 `GetProvisionedConcurrencyConfig`; nothing else is read.
 
-`ListFunctions` returns memory, timeout and environment but not the image URI, the reserved
-concurrency or the tags. When at least `list_min` declared functions manage nothing else, they
-are read from its pages (50 functions a page, one after the other) with their tags from the
-tagging API (100 ARNs a call); the listing stops as soon as it has shown them all, and gives up
-on pages that serve too few of them (`LIST_PAGE_YIELD`), leaving the rest to `GetFunction`.
+`ListFunctions` returns memory, timeout, environment and tracing mode but not the image URI,
+the reserved concurrency or the tags. When at least `list_min` declared functions manage nothing
+else, they are read from its pages (50 functions a page, one after the other) with their tags
+from the tagging API (100 ARNs a call); the listing stops as soon as it has shown them all, and
+gives up on pages that serve too few of them (`LIST_PAGE_YIELD`), leaving the rest to `GetFunction`.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from reconciler.model import Manifest
 
 #: The fields `ListFunctions` returns; a function that manages only these can be read from it.
-LISTED_FIELDS = frozenset({"memoryMb", "timeoutSeconds", "environment"})
+LISTED_FIELDS = frozenset({"memoryMb", "timeoutSeconds", "environment", "tracing"})
 #: `ListFunctions` returns at most 50 functions a page.
 LIST_PAGE = 50
 #: A `ListFunctions` page costs 1/15 s of the shared control-plane quota, a `GetFunction` 1/100 s
@@ -232,7 +232,8 @@ class LambdaFunctionEngine(Engine[GotFunction]):
     def _update_function(
         self, aws: Clients, context: Context, name: str, spec: LambdaFunctionSpec, latest: Latest
     ) -> Latest:
-        """Image, then memory/timeout/environment; $LATEST as it ends (`latest` if unchanged)."""
+        """Image, then memory/timeout/environment/tracing in one configuration update; $LATEST
+        as it ends (`latest` if unchanged)."""
         lam, ref, declared, have = (
             aws.lambda_,
             f"{self.kind}/{name}",
@@ -249,6 +250,8 @@ class LambdaFunctionEngine(Engine[GotFunction]):
             config["Timeout"] = spec.timeout_seconds
         if "environment" in declared and not same(spec.environment, have["environment"]):
             config["Environment"] = {"Variables": dict(spec.environment or {})}
+        if "tracing" in declared and spec.tracing != have["tracing"]:
+            config["TracingConfig"] = {"Mode": spec.tracing}
         if config:
             self.call(lam.update_function_configuration, FunctionName=name, **config)
             latest = Latest.of(self.settle(aws, name, context, ref).state)

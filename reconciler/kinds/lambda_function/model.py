@@ -1,7 +1,8 @@
 """The `LambdaFunction` manifest: the runtime knobs of an existing Lambda function.
 
 Only the fields a manifest sets are managed: image, memory, timeout, environment variables,
-reserved concurrency, and, through an alias, published versions and provisioned concurrency.
+X-Ray tracing mode, reserved concurrency, and, through an alias, published versions and
+provisioned concurrency.
 """
 
 from __future__ import annotations
@@ -64,6 +65,10 @@ class LambdaFunctionSpec(Strict):
     )
     provisioned_concurrency: int | None = Field(
         default=None, ge=0, description="Provisioned concurrency on the alias; 0 removes it."
+    )
+    tracing: Literal["Active", "PassThrough"] | None = Field(
+        default=None,
+        description="X-Ray tracing mode (TracingConfig.Mode); AWS's default is PassThrough.",
     )
 
 

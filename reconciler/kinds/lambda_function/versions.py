@@ -9,18 +9,22 @@ from typing import Any
 
 #: Fields a published version freezes: an alias is current when its version matches $LATEST on
 #: the declared ones.
-VERSIONED_FIELDS = ("image", "memoryMb", "timeoutSeconds", "environment")
+VERSIONED_FIELDS = ("image", "memoryMb", "timeoutSeconds", "environment", "tracing")
+#: The tracing mode of a function whose configuration has no `TracingConfig` (AWS's default).
+DEFAULT_TRACING = "PassThrough"
 
 
 def latest_fields(
     configuration: Mapping[str, Any], image: str | None, reserved: int | None
 ) -> dict[str, Any]:
-    """$LATEST (or a version) in manifest spelling; an absent `Environment` is `{}`."""
+    """$LATEST (or a version) in manifest spelling; an absent `Environment` is `{}`, an absent
+    `TracingConfig` AWS's default mode."""
     return {
         "image": image,
         "memoryMb": configuration.get("MemorySize"),
         "timeoutSeconds": configuration.get("Timeout"),
         "environment": dict(configuration.get("Environment", {}).get("Variables") or {}),
+        "tracing": (configuration.get("TracingConfig") or {}).get("Mode") or DEFAULT_TRACING,
         "reservedConcurrency": reserved,
     }
 
