@@ -19,7 +19,7 @@ from reconciler.emulator import emulated_aws
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-@pytest.mark.slow  # 6 to 18 s each here: the CLI paces its calls to AWS's quotas
+@pytest.mark.slow  # 2 to 5 s each here (the CLI paces its calls to AWS's quotas)
 @pytest.mark.parametrize("stack", catalog.STACKS)
 def test_the_demo_of_each_example_converges_in_one_apply(
     stack: str, credentials: None, capsys: pytest.CaptureFixture[str]
