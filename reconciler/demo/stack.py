@@ -98,6 +98,19 @@ spec:
   deletionProtection: true
 """,
     # --- end of DatabaseInstance --------------------------------------------------------------
+    # --- EcsService -------------------------------------------------------------------------
+    "ecs-service.yaml": f"""\
+apiVersion: reconciler/v1
+kind: EcsService
+metadata:
+  name: flask-api/worker
+spec:
+  desiredCount: 2
+  image: {REGISTRY}/flask-worker:1.14.0
+  cpu: 256
+  memory: 512
+""",
+    # -----------------------------------------------------------------------------------------
     "budget.yaml": """\
 apiVersion: reconciler/v1
 kind: Budget
@@ -172,6 +185,7 @@ DRIFT = [
     "orders-pg: db.t4g.micro instead of db.t4g.medium (scheduled for the maintenance window), "
     "deletion protection off, untagged",
     "/aws/lambda/flask-api: log events never expire instead of 14 days",
+    "flask-api/worker: image 1.13.2 instead of 1.14.0, 1 task instead of 2, not tagged",
 ]
 
 
@@ -253,6 +267,7 @@ def create_drifted_stack(session: Any) -> None:
             TreatMissingData="notBreaching",
             Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
         )
+    _create_drifted_ecs_service(session)
     budgets = session.client("budgets", region_name=REGION)
     budgets.create_budget(
         AccountId=ACCOUNT,
@@ -323,4 +338,41 @@ def _create_drifted_http_api(session: Any) -> None:
             "GET /health": {"ThrottlingRateLimit": 5.0, "ThrottlingBurstLimit": 2},
             "ANY /{proxy+}": {"ThrottlingRateLimit": 1.0, "ThrottlingBurstLimit": 1},
         },
+    )
+
+
+def _create_drifted_ecs_service(session: Any) -> None:
+    """EcsService: a Fargate service on an older image, one task short, not tagged yet."""
+    execution_role = session.client("iam").create_role(
+        RoleName="flask-worker-execution",
+        AssumeRolePolicyDocument='{"Version":"2012-10-17","Statement":[{"Effect":"Allow",'
+        '"Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}',
+    )["Role"]["Arn"]
+    ecs = session.client("ecs", region_name=REGION)
+    ecs.create_cluster(clusterName="flask-api")
+    definition = ecs.register_task_definition(
+        family="flask-worker",
+        executionRoleArn=execution_role,
+        networkMode="awsvpc",
+        requiresCompatibilities=["FARGATE"],
+        cpu="256",
+        memory="512",
+        containerDefinitions=[
+            {
+                "name": "worker",
+                "image": f"{REGISTRY}/flask-worker:1.13.2",
+                "environment": [{"name": "APP_ENV", "value": "demo"}],
+                "logConfiguration": {
+                    "logDriver": "awslogs",
+                    "options": {"awslogs-group": "/ecs/flask-worker", "awslogs-region": REGION},
+                },
+            }
+        ],
+    )["taskDefinition"]["taskDefinitionArn"]
+    ecs.create_service(
+        cluster="flask-api",
+        serviceName="worker",
+        taskDefinition=definition,
+        desiredCount=1,
+        launchType="FARGATE",
     )

@@ -27,6 +27,8 @@ and against a moto server in the same process (``moto.server.ThreadedMotoServer`
 - :mod:`~reconciler.emulator.budgets`: budget updates, subscribers, tags (absent from moto) and
   AWS's rules on limits, filters and subscribers;
 - :mod:`~reconciler.emulator.ssm`: ``DescribeParameters`` pages of ``MaxResults``;
+- :mod:`~reconciler.emulator.ecs`: ECS deployments that roll out over time, and may fail;
+  task definitions that keep every registered member;
 - :mod:`~reconciler.emulator.credentials`: assumed-role credentials that expire;
 - :mod:`~reconciler.emulator.apigatewayv2`: ``UpdateStage`` and ``DeleteRouteSettings`` (absent
   from moto), route settings checked against the API's routes, one set of stage tags, ``GetApis``
@@ -76,6 +78,7 @@ def install() -> None:
             cloudwatch,
             credentials,
             dynamodb,
+            ecs,
             lambda_alias,
             lambda_provisioned,
             lambda_tracing,
@@ -100,6 +103,7 @@ def install() -> None:
         dynamodb.install()
         credentials.install()
         apigatewayv2.install()
+        ecs.install()
         _installed = True
 
 

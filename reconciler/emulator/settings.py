@@ -83,6 +83,17 @@ class Behaviour:
     # RDS: an instance stays `modifying` for this many describes after an immediate
     # ModifyDBInstance; a second modify meanwhile fails with InvalidDBInstanceState.
     rds_instance_modify_reads: int = 1
+    # ECS: a deployment started by UpdateService (a new task definition, or forceNewDeployment)
+    # stays rolloutState IN_PROGRESS for this many DescribeServices that include the service.
+    ecs_rollout_reads: int = 1
+    # ECS: a deployment of a task definition with one of these images fails (rolloutState FAILED,
+    # the deployment circuit breaker's reason) instead of completing.
+    ecs_failing_images: tuple[str, ...] = ()
+    # ECS: a failed deployment is rolled back (the circuit breaker's rollback: true): a new
+    # PRIMARY deployment of the previous task definition, the failed one listed beside it.
+    ecs_rollback_on_failure: bool = False
+    # ECS: RegisterTaskDefinition keeps the members moto drops and answers registeredAt.
+    ecs_task_definition_fields: bool = True
     # Budgets: subscriber limits on CreateBudget, RI/Savings Plans limits, FilterExpression shown
     # only on request, CostFilters and FilterExpression not mixed.
     budgets_rules: bool = True
@@ -137,6 +148,8 @@ class Behaviour:
             dynamodb_billing_rules=False,
             apigateway_stage_rules=False,
             apigateway_page_size=None,
+            ecs_rollout_reads=0,
+            ecs_task_definition_fields=False,
             credentials_expire=False,
         )
 

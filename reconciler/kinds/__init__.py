@@ -19,6 +19,7 @@ from reconciler.kinds import (
     budget,
     database_instance,
     dynamodb_table,
+    ecs_service,
     environment,
     http_api_stage,
     lambda_function,
@@ -46,6 +47,7 @@ KINDS: dict[str, Kind] = {
         dynamodb_table.KIND,
         http_api_stage.KIND,
         ssm_parameter.KIND,
+        ecs_service.KIND,
         database_instance.KIND,
     )
 }

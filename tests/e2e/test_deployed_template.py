@@ -145,9 +145,9 @@ def test_the_deployed_template_converges_a_drifted_environment(
     output = json.loads(execution["output"])
     assert output["status"] == "corrected", output
     assert output["revision"] == REVISION
-    assert output["summary"] == {"create": 1, "update": 10, "delete": 1, "noop": 0, "blocked": 0}
+    assert output["summary"] == {"create": 1, "update": 11, "delete": 1, "noop": 0, "blocked": 0}
     kinds = Counter(event["detail-type"] for event in delivered(aws, queue))
-    assert kinds == {"Drift Detected": 12, "Drift Corrected": 12, "Reconcile Completed": 1}
+    assert kinds == {"Drift Detected": 13, "Drift Corrected": 13, "Reconcile Completed": 1}
     runs = RunsTable(aws.client("dynamodb"), table)
     (record,) = (r.to_json() for r in runs.runs("demo"))
     assert record["status"] == "corrected"

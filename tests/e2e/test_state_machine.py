@@ -75,10 +75,10 @@ def test_manual_run_converges_a_drifted_environment(deployment: Deployment) -> N
     assert output["status"] == "corrected", output
     assert output["runId"] == "manual-1"
     assert output["revision"] == "a" * 40
-    assert output["summary"] == {"create": 1, "update": 10, "delete": 1, "noop": 0, "blocked": 0}
+    assert output["summary"] == {"create": 1, "update": 11, "delete": 1, "noop": 0, "blocked": 0}
 
     kinds = Counter(event["detail-type"] for event in deployment.events())
-    assert kinds == {"Drift Detected": 12, "Drift Corrected": 12, "Reconcile Completed": 1}
+    assert kinds == {"Drift Detected": 13, "Drift Corrected": 13, "Reconcile Completed": 1}
 
     (record,) = history()
     assert record["status"] == "corrected"

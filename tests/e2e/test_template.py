@@ -71,6 +71,11 @@ UNSCOPABLE = {
     "lambda:ListFunctions",
     "ssm:DescribeParameters",
     "sts:GetCallerIdentity",
+    # The Service Authorization Reference lists no resource type for these (as the
+    # amazon-ecs-deploy-task-definition action's documented policy shows, on "*").
+    "ecs:DescribeTaskDefinition",
+    "ecs:RegisterTaskDefinition",
+    "application-autoscaling:DescribeScalableTargets",
 }
 
 #: AWS managed policies SAM attaches (logs; X-Ray when tracing is on), and nothing else.

@@ -78,7 +78,7 @@ def test_plan_json_is_the_contract_shape(manifests: str) -> None:
     assert plan["apiVersion"] == "reconciler/v1"
     assert plan["environment"] == "demo"
     assert plan["account"] == "123456789012"
-    assert plan["summary"] == {"create": 1, "update": 10, "delete": 1, "noop": 0, "blocked": 0}
+    assert plan["summary"] == {"create": 1, "update": 11, "delete": 1, "noop": 0, "blocked": 0}
     memory = next(c for c in plan["changes"] if c["name"] == "flask-api")["diffs"]
     assert {"field": "memoryMb", "desired": 512, "actual": 256} in memory
 
@@ -122,4 +122,4 @@ def test_a_refused_apply_still_shows_the_plan_it_refused(manifests: str) -> None
     result = reconciler("apply", "--env", "demo", "--manifests", manifests, "--yes")
     assert result.returncode == 1
     assert "~ LambdaFunction/flask-api will be updated in place" in result.stdout
-    assert "Refused: the plan has 12 changes, more than maxChangesPerRun (2)" in result.stdout
+    assert "Refused: the plan has 13 changes, more than maxChangesPerRun (2)" in result.stdout

@@ -20,7 +20,7 @@ def test_a_clean_apply_of_the_drifted_demo_writes_each_resource(clean: CleanAppl
     touched = {call.resource for call in clean.writes}
     assert touched >= {
         "flask-api", "gateway", "flask-api-db", "flask-api-errors", "flask-api-latency-p99",
-        "demo-monthly-cost", "old-canary-errors",
+        "demo-monthly-cost", "old-canary-errors", "worker",
     }  # fmt: skip
     assert sum(clean.landed.values()) == len(clean.writes)
 

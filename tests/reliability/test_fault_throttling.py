@@ -28,6 +28,8 @@ READS = {
     "resourcegroupstaggingapi": ("get_resources", {}),
     "dynamodb": ("describe_table", {"TableName": "flask-api-sessions"}),
     "ssm": ("describe_parameters", {}),
+    "ecs": ("describe_services", {"cluster": "flask-api", "services": ["worker"]}),
+    "application-autoscaling": ("describe_scalable_targets", {"ServiceNamespace": "ecs"}),
     "sts": ("get_caller_identity", {}),
     "apigatewayv2": ("get_apis", {}),
 }

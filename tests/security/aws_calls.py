@@ -68,6 +68,19 @@ ACTIONS: dict[tuple[str, str], frozenset[str]] = {
     # Reading a bundle: with s3:ListBucket a missing key is 404 NoSuchKey ("nothing published
     # yet"), without it 403 AccessDenied, which the source cannot tell from a wrong policy.
     ("s3", "GetObject"): frozenset({"s3:GetObject", "s3:ListBucket"}),
+    # "Application Auto Scaling requires permissions to create a service-linked role the first
+    # time any user in your AWS account calls RegisterScalableTarget for a given service"
+    # (Application Auto Scaling user guide, "Service-linked roles"); registering an ECS service
+    # also needs ecs:DescribeServices and ecs:UpdateService on it ("Permissions required for API
+    # actions on target services").
+    ("application-autoscaling", "RegisterScalableTarget"): frozenset(
+        {
+            "application-autoscaling:RegisterScalableTarget",
+            "iam:CreateServiceLinkedRole",
+            "ecs:DescribeServices",
+            "ecs:UpdateService",
+        }
+    ),
 }
 
 #: Request parameters that need a further action: tags set while creating or writing.
@@ -80,6 +93,15 @@ TAGGING_PARAMETERS: dict[tuple[str, str], tuple[str, str]] = {
     # "To assign tags when you create a log group, you must have either the logs:TagResource or
     # logs:TagLogGroup permission" (botocore logs/2014-03-28, CreateLogGroupRequest.tags).
     ("logs", "CreateLogGroup"): ("tags", "logs:TagResource"),
+    # "To tag a resource on create, you must have permission for ecs:TagResource" (ECS
+    # developer guide, "Grant permission to tag resources on creation").
+    ("ecs", "RegisterTaskDefinition"): ("tags", "ecs:TagResource"),
+}
+
+#: Request parameters that pass an IAM role: the caller needs iam:PassRole on it (the IAM user
+#: guide, "Grant a user permissions to pass a role to an AWS service").
+PASSED_ROLES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("ecs", "RegisterTaskDefinition"): ("taskRoleArn", "executionRoleArn"),
 }
 
 
@@ -91,6 +113,8 @@ def iam_actions(service: str, operation: str, parameters: dict[str, Any]) -> set
     tagging = TAGGING_PARAMETERS.get((service, operation))
     if tagging is not None and parameters.get(tagging[0]):
         needed.add(tagging[1])
+    if any(parameters.get(name) for name in PASSED_ROLES.get((service, operation), ())):
+        needed.add("iam:PassRole")
     return needed
 
 

@@ -7,8 +7,9 @@ environment `demo` is reached through `assumeRoleArn`, as a target account would
 1. a signed GitHub push (revision 1) corrects the drifted demo stack: image, memory, reserved
    concurrency, the Aurora scaling, an alarm updated, one created and one pruned, the budget's
    limit; the same delivery again starts nothing;
-2. resources made by hand appear (untagged functions, cluster, alarm, DynamoDB table,
+2. resources made by hand appear (untagged functions, cluster, ECS service, alarm, DynamoDB table,
    log group and budget, a budget owned by `demo` that no manifest declares), and revision 2 adopts them: the
+   service's scaling range registered, the
    table switched to provisioned, protected and given TTL; the functions read from
    `ListFunctions` (its threshold lowered to two), alias and provisioned concurrency,
    reserved concurrency removed, tags added, notifications and subscribers edited, a budget
@@ -62,6 +63,13 @@ def _function(memory: int, provisioned: int) -> str:
 
 def _adopted(first_subscribers: str) -> str:
     return f"""\
+apiVersion: reconciler/v1
+kind: EcsService
+metadata:
+  name: flask-api/reports
+spec:
+  autoscaling: {{minCapacity: 1, maxCapacity: 4}}
+---
 apiVersion: reconciler/v1
 kind: AuroraServerlessCluster
 metadata:
@@ -242,6 +250,15 @@ def by_hand() -> None:
             Role=role,
             MemorySize=128,
         )
+    ecs = session.client("ecs")
+    worker = ecs.describe_services(cluster="flask-api", services=["worker"])["services"][0]
+    ecs.create_service(
+        cluster="flask-api",
+        serviceName="reports",
+        taskDefinition=worker["taskDefinition"],
+        desiredCount=1,
+        launchType="FARGATE",
+    )
     session.client("rds").create_db_cluster(
         DBClusterIdentifier="reports-db",
         Engine="aurora-postgresql",

@@ -119,7 +119,7 @@ def test_valid_manifests_of_every_kind_pass(
     code, err, out = validate(VALID, monkeypatch, capsys, "dev")
 
     assert (code, err) == (0, [])
-    assert out == "dev: valid (12 resources, account 123456789012, eu-west-1)\n"
+    assert out == "dev: valid (14 resources, account 123456789012, eu-west-1)\n"
 
 
 def test_the_standard_environment_is_valid_alone(

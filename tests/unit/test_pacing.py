@@ -135,6 +135,8 @@ def test_every_published_or_assumed_figure_says_where_it_comes_from() -> None:
         "dynamodb",
         "ssm",
         "apigatewayv2",
+        "ecs",
+        "application-autoscaling",
     }
 
 

@@ -133,6 +133,7 @@ WRONG = {
     "HttpApiStage": ("spec", "throttling", {"rateLimit": -1, "burstLimit": 1}),
     "DatabaseInstance": ("spec", "instanceClass", "db.serverless"),
     "LogGroup": ("spec", "retentionDays", 8),
+    "EcsService": ("spec", "cpu", 20000),
 }
 
 
