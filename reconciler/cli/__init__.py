@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from reconciler.cli import history, publish, run, validate
+from reconciler.cli import demo, history, publish, run, validate
 from reconciler.errors import ReconcilerError
 
 
@@ -25,17 +25,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.register(commands)
     publish.register(commands)
     history.register(commands)
-    demo = commands.add_parser(
-        "demo", help="the whole loop on an embedded AWS emulator (no account needed)"
-    )
-    demo.set_defaults(run=_run_demo)
+    demo.register(commands)
     return parser
-
-
-def _run_demo(_: argparse.Namespace) -> int:
-    from reconciler.demo.run import main as demo
-
-    return demo()
 
 
 def _is_aws_error(exc: Exception) -> bool:

@@ -1,4 +1,9 @@
-"""Tell the demo's story: emulator up, drifted stack, plan, apply, plan again."""
+"""Tell the demo's story: emulator up, drifted stack, plan, apply, plan again.
+
+`reconciler demo` runs it on a small built-in stack (`reconciler.demo.stack`); `reconciler demo
+--stack NAME` on the `dev` environment of one of the examples (`reconciler.demo.catalog`),
+created and drifted from its own manifests (`reconciler.demo.seed`).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,8 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from reconciler.demo.catalog import copy_manifests
+from reconciler.demo.seed import seed_environment
 from reconciler.demo.stack import DRIFT, create_drifted_stack, write_manifests
 
 _FAKE_CREDENTIALS = {
@@ -42,8 +49,9 @@ def _step(number: int, title: str) -> None:
     print(f"\n── {number}. {title} " + "─" * max(0, 66 - len(title)), flush=True)
 
 
-def main() -> int:
-    """Run the demo; returns 0 when the drifted stack converged in one apply."""
+def main(stack: str | None = None) -> int:
+    """Run the demo (of one example when `stack` names it); returns 0 when the drifted stack
+    converged in one apply."""
     try:
         import boto3
 
@@ -51,32 +59,44 @@ def main() -> int:
     except ImportError as exc:  # moto is the `demo` extra
         print(f"reconciler demo needs the emulator: pip install 'reconciler[demo]' ({exc})")
         return 1
-    from reconciler.cli import main as cli
 
     with _offline_credentials(), emulated_aws(), tempfile.TemporaryDirectory() as root:
         _step(1, "An emulated AWS account (moto, in process; no network, no credentials)")
-        create_drifted_stack(boto3.Session(region_name="us-east-1"))
-        print("Created a small stack modelled on manifests/dev, then drifted it by hand:")
-        for line in DRIFT:
+        session = boto3.Session(region_name="us-east-1")
+        if stack is None:
+            create_drifted_stack(session)
+            print("Created a small stack modelled on manifests/dev, then drifted it by hand:")
+            drift = DRIFT
+            manifests, environment = write_manifests(root), "demo"
+        else:
+            manifests, environment = copy_manifests(stack, root), "dev"
+            drift = seed_environment(session, os.path.join(manifests, environment))
+            print(f"Created the {stack} example's dev environment, then drifted it by hand:")
+        for line in drift:
             print(f"  • {line}")
-        manifests = write_manifests(root)
-        print(f"\nManifests for environment 'demo' written to {manifests}/demo")
+        print(f"\nManifests for environment '{environment}' written to {manifests}/{environment}")
+        return _reconcile(manifests, environment)
 
-        _step(2, "reconciler validate")
-        cli(["validate", manifests])
 
-        _step(3, "reconciler plan --env demo   (what has drifted?)")
-        sys.stdout.flush()
-        cli(["plan", "--env", "demo", "--manifests", manifests])
+def _reconcile(manifests: str, environment: str) -> int:
+    """validate, plan, apply --yes, plan --detailed-exitcode: 0 when the stack converged."""
+    from reconciler.cli import main as cli
 
-        _step(4, "reconciler apply --env demo --yes   (put it right, then verify)")
-        applied = cli(["apply", "--env", "demo", "--manifests", manifests, "--yes"])
+    _step(2, "reconciler validate")
+    cli(["validate", manifests])
 
-        _step(5, "reconciler plan --env demo --detailed-exitcode   (in sync now?)")
-        in_sync = cli(["plan", "--env", "demo", "--manifests", manifests, "--detailed-exitcode"])
-        print(
-            "\nThe stack converged in one apply."
-            if applied == 0 and in_sync == 0
-            else "\nThe stack did NOT converge; see above."
-        )
-        return 0 if applied == 0 and in_sync == 0 else 1
+    _step(3, f"reconciler plan --env {environment}   (what has drifted?)")
+    sys.stdout.flush()
+    cli(["plan", "--env", environment, "--manifests", manifests])
+
+    _step(4, f"reconciler apply --env {environment} --yes   (put it right, then verify)")
+    applied = cli(["apply", "--env", environment, "--manifests", manifests, "--yes"])
+
+    _step(5, f"reconciler plan --env {environment} --detailed-exitcode   (in sync now?)")
+    in_sync = cli(["plan", "--env", environment, "--manifests", manifests, "--detailed-exitcode"])
+    print(
+        "\nThe stack converged in one apply."
+        if applied == 0 and in_sync == 0
+        else "\nThe stack did NOT converge; see above."
+    )
+    return 0 if applied == 0 and in_sync == 0 else 1
