@@ -34,7 +34,10 @@ and paced exactly to the simulator's quotas, so never throttled.
 
 `write` makes the minimal writes that undo a fleet's `Drift`: one `UpdateFunctionConfiguration`
 per drifted function, one `PutMetricAlarm` per drifted alarm, one `PutRetentionPolicy` per
-drifted log group and one `PutParameter` (`Overwrite`) per drifted parameter.
+drifted log group and one `PutParameter` (`Overwrite`) per drifted parameter, phase by phase as
+the contract orders apply (`Kind.phase`: log groups, then functions beside parameters, then the
+alarms that watch them): AWS would take the alarms first, but a writer that changed an alarm
+before the function it watches is not one the reconciler may be.
 
 Each kind's calls run in their own thread pool, on clients that wait for a token of a client-side
 copy of the quota just before each request is sent (`Simulator.session(paced=True)`); the kinds
@@ -51,6 +54,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 from reconciler.aws import Clients
+from reconciler.kinds import KINDS
 from reconciler.plan import OWNER_TAG
 from tests.benchmarks import fleet as fleets
 from tests.benchmarks.simulator import Simulator, Stats
@@ -101,16 +105,28 @@ Job = tuple[Callable[[Clients], None], tuple[str, ...]]
 
 
 def _run(sim: Simulator, jobs: Sequence[Job], services: Sequence[str] = ()) -> Reference:
+    """Run `jobs` side by side, timed."""
+    return _run_phases(sim, [jobs], services)
+
+
+def _run_phases(
+    sim: Simulator, phases: Sequence[Sequence[Job]], services: Sequence[str]
+) -> Reference:
+    """Each phase's jobs side by side, the phases one after the other, timed as one."""
     sim.reset()
     started = time.perf_counter()
     aws = sim.clients(fleets.REGION, paced=True)
+    jobs = [job for phase in phases for job in phase]
     for name in dict.fromkeys(name for _, names in jobs for name in names):
         getattr(aws, name)  # building clients is not thread-safe: build them first
     for service in services:
         aws.service(service)
-    with ThreadPoolExecutor(max_workers=len(jobs)) as kinds:
-        for future in [kinds.submit(job, aws) for job, _ in jobs]:
-            future.result()
+    for phase in phases:
+        if not phase:
+            continue
+        with ThreadPoolExecutor(max_workers=len(phase)) as kinds:
+            for future in [kinds.submit(job, aws) for job, _ in phase]:
+                future.result()
     return Reference(time.perf_counter() - started, sim.stats())
 
 
@@ -441,13 +457,15 @@ def write(sim: Simulator, fleet: fleets.Fleet) -> Reference:
 
         _fan_out(put, range(min(drift.parameters, spec.parameters)))
 
-    return _run(
+    by_kind: dict[str, Job] = {
+        "LambdaFunction": (functions, ("lambda_",)),
+        "MetricAlarm": (alarms, ("cloudwatch",)),
+        "LogGroup": (log_groups, ()),
+        "SsmParameter": (parameters, ()),
+    }
+    phases = sorted({KINDS[kind].phase for kind in by_kind})
+    return _run_phases(
         sim,
-        [
-            (functions, ("lambda_",)),
-            (alarms, ("cloudwatch",)),
-            (log_groups, ()),
-            (parameters, ()),
-        ],
+        [[job for kind, job in by_kind.items() if KINDS[kind].phase == p] for p in phases],
         services=("logs", "ssm"),
     )

@@ -507,8 +507,15 @@ class Simulator:
         return boto3.Session(botocore_session=core, region_name=region)
 
     def clients(self, region: str = "us-east-1", *, paced: bool = False) -> Clients:
-        """The engine's `Clients` on a fresh simulator `session`, with the engine's retry config."""
-        return Clients(region, session=self.session(region, paced=paced), config=RETRY_CONFIG)
+        """The engine's `Clients` on a fresh simulator `session`, with the engine's retry config:
+        paced by the engine's own `Pacer`, or with `paced` by the session's exact pacers only
+        (the ideal client waits for one token a request, not for two)."""
+        return Clients(
+            region,
+            session=self.session(region, paced=paced),
+            config=RETRY_CONFIG,
+            pacing=not paced,
+        )
 
     def pacers(self) -> dict[str, TokenBucket]:
         """Client-side buckets replicating every quota, full: a caller that `acquire`s from the

@@ -258,6 +258,14 @@ def test_paced_clients_wait_for_the_quota_instead_of_being_throttled(account: No
     assert sim.stats().total_throttled == 0
 
 
+def test_ideal_clients_are_paced_once_and_engine_clients_by_their_own_pacer(
+    account: None,
+) -> None:
+    sim = Simulator(latency=0)
+    assert sim.clients(REGION, paced=True).pacer is None  # the session's pacers only
+    assert sim.clients(REGION).pacer is not None
+
+
 # --- latency -------------------------------------------------------------------------------------
 
 
