@@ -19,9 +19,20 @@ Today, requests per second:
     Budgets     5 (assumed: AWS publishes no figure)
     Tagging     5 (assumed: AWS publishes no figure for the Resource Groups Tagging API)
     DynamoDB    2,500 shared by every control-plane call (AWS; burst assumed)
+    Logs        DescribeLogGroups, CreateLogGroup 5 each (AWS); ListTagsForResource,
+                PutRetentionPolicy, DeleteRetentionPolicy, TagResource and any other call 5 each
+                (assumed: the figure AWS gives the log-group calls it lists)
+    API GW v2   10, burst 40, shared by every call (AWS)
+    SSM         GetParameter, GetParameters, GetParametersByPath share 40 (AWS); PutParameter 3
+                (AWS Support, unpublished); DescribeParameters 2 and any other call 5 (assumed)
+    ECS         DescribeServices 20 burst 100, DescribeTaskDefinition 20 burst 50, UpdateService
+                5 burst 15, RegisterTaskDefinition 1 burst 5 (AWS); any other call 1 burst 5
+                (assumed)
+    App AS      5 shared (assumed: Application Auto Scaling publishes no request rate)
     STS         not paced (one call a run)
 
-AWS publishes a burst only for RDS; elsewhere one second's worth is assumed. The buckets start
+AWS publishes a burst only for RDS, API Gateway and ECS; elsewhere one second's worth is
+assumed. The buckets start
 full. Pacing is per `Pacer`, and `reconciler.aws.Clients` makes one per set of clients: two
 processes (or two `Clients`) on one account share AWS's quota but not their pacers.
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from reconciler import aws_errors
 from reconciler.context import Context
 from reconciler.errors import PermanentError, ReconcilerError, TemporaryError
+from reconciler.kinds import KINDS
 from reconciler.kinds import engines as all_engines
 from reconciler.kinds.base import KindEngine, Progress
 from reconciler.kinds.reading import concurrently
@@ -128,6 +129,8 @@ def refusal(plan: Plan, manifests: EnvironmentManifests, now: datetime) -> str |
 
 
 _APPLY_ORDER = {Action.CREATE: 0, Action.UPDATE: 0, Action.DELETE: 1}
+#: Beyond every kind's `phase`: where kinds the registry does not know are applied.
+_LAST_PHASE = 100
 
 
 def apply(
@@ -139,18 +142,29 @@ def apply(
 ) -> tuple[ChangeResult, ...]:
     """Carry out every write in the plan, in a safe order; one failure does not stop the rest.
 
-    Order: creates and updates kind by kind (clusters, functions, alarms, budgets), then deletes
-    in the reverse kind order. A kind's changes (each to its own resource) run side by side, up
-    to `APPLY_WORKERS` at once, paced to the write quotas; the next kind starts when all of them
-    have ended. Results come back in that order.
+    Order: creates and updates phase by phase (`Kind.phase`: 1 what others run on, such as
+    clusters, tables and log groups; 2 what runs, such as functions, services, stages and
+    parameters; 3 alarms; 4 budgets), then deletes kind by kind in the reverse order. The kinds
+    of one phase depend on none of each other, so their changes run side by side; a kind's
+    changes (each to its own resource) run up to `APPLY_WORKERS` at once, paced to the write
+    quotas; the next phase starts when all of them have ended. Results come back in kind order.
     """
     engines = engines or all_engines()
     kind_rank = {kind: rank for rank, kind in enumerate(engines)}
 
-    def order(change: Change) -> tuple[int, int]:
-        rank = kind_rank.get(change.kind, len(kind_rank))
-        phase = _APPLY_ORDER[change.action]
-        return (phase, -rank if phase else rank)
+    def rank(change: Change) -> int:
+        return kind_rank.get(change.kind, len(kind_rank))
+
+    def step(change: Change) -> tuple[int, int]:
+        """Creates and updates by the kind's phase (after the known kinds, one step for each
+        unknown one); then deletes, one kind at a time in the reverse order."""
+        if _APPLY_ORDER[change.action]:
+            return (1, -rank(change))
+        known = KINDS.get(change.kind)
+        return (0, known.phase if known is not None else _LAST_PHASE + rank(change))
+
+    def apply_kind(changes: list[Change]) -> list[ChangeResult]:
+        return concurrently(attempt, changes, APPLY_WORKERS)
 
     def attempt(change: Change) -> ChangeResult:
         try:
@@ -162,11 +176,14 @@ def apply(
         return ChangeResult(change, True)
 
     results: list[ChangeResult] = []
-    for _, step in groupby(sorted(plan.writes, key=order), key=order):
-        changes = list(step)
+    ordered = sorted(plan.writes, key=lambda change: (*step(change), rank(change)))
+    for _, together in groupby(ordered, key=step):
+        changes = list(together)
         for change in changes:  # from this thread, so that the lines never interleave
             progress(f"{change.action.value} {change.ref}")
-        results += concurrently(attempt, changes, APPLY_WORKERS)
+        kinds = [list(same) for _, same in groupby(changes, key=lambda change: change.kind)]
+        for answers in concurrently(apply_kind, kinds, len(kinds)):
+            results += answers
     return tuple(results)
 
 

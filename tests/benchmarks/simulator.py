@@ -9,9 +9,12 @@ do to them:
 - every request takes a token from its quota's bucket (`QUOTAS`); an empty bucket answers with
   the service's own throttling error and HTTP status (`THROTTLING`), which botocore's retries see
   as a throttle, so a retried call is counted, and throttled, every time it is sent;
-- list calls moto does not page are paged as AWS pages them (`PAGING`), and `DescribeAlarms` with
-  more than 100 names is refused as AWS refuses it, so a call count measured here is the count AWS
-  would need;
+- list calls moto does not page are paged as AWS pages them (`PAGING`; moto already pages
+  `DescribeLogGroups`, `DescribeParameters` and `DescribeScalableTargets` by 50 and the emulator
+  `GetApis`), and a batch read naming more than AWS takes (`BATCH_LIMITS`: 100 alarm names, 50
+  log groups, 10 parameter values, 50 described parameters, 10 ECS services, 50 scalable
+  targets) is refused as AWS refuses it, so a call count measured here is the count AWS would
+  need;
 - every request is recorded (`CallRecord`): operation, start and end, outcome (`stats`,
   `profile`).
 
@@ -36,6 +39,15 @@ a burst: one second's worth is assumed. Page sizes are listed above `PAGING`. To
     RDS         12/s shared, burst 300 (AWS-EMULATION.md)
     Budgets     5/s shared (assumed: AWS publishes no figure)
     Tagging     5/s shared, GetResources included (assumed: AWS publishes no figure)
+    Logs        DescribeLogGroups, CreateLogGroup, ListTagsForResource, PutRetentionPolicy,
+                DeleteRetentionPolicy, TagResource 5/s each; any other 5/s (assumed but the first two)
+    DynamoDB    2,500/s shared (control plane)
+    API GW v2   10/s shared, burst 40
+    SSM         GetParameter(s)/GetParametersByPath 40/s shared; PutParameter 3/s;
+                DescribeParameters 2/s (assumed); any other 5/s (assumed)
+    ECS         DescribeServices 20/s burst 100; DescribeTaskDefinition 20/s burst 50;
+                UpdateService 5/s burst 15; RegisterTaskDefinition 1/s burst 5; any other 1/s
+    App AS      5/s shared (assumed: AWS publishes no figure)
     STS         not limited
 
 Usage (`offline()` is `emulated_aws()` with fake credentials and no real endpoint)::
@@ -71,6 +83,7 @@ from moto.core.models import botocore_stubber
 
 from reconciler.aws import RETRY_CONFIG, Clients
 from reconciler.emulator import emulated_aws
+from reconciler.emulator.settings import behaviour
 from reconciler.kinds import services
 
 DEFAULT_LATENCY = 0.015
@@ -78,6 +91,9 @@ DEFAULT_LATENCY = 0.015
 #: the microsecond); the bucket goes into debt instead, so the sustained rate is unchanged.
 GRACE_SECONDS = 0.005
 
+
+#: The Lambda concurrency quota of the benchmark account (see `offline`).
+ACCOUNT_CONCURRENCY = 10_000
 
 #: Settings that could point boto3 at a real account or endpoint; `offline` removes them.
 _REAL_AWS = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL")
@@ -87,7 +103,12 @@ _REAL_AWS = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL")
 def offline(region: str = "us-east-1") -> Iterator[None]:
     """`emulated_aws()` (fresh, empty moto state) with fake credentials and no profile, config
     file or endpoint URL that could lead a client to a real account; the environment is restored
-    afterwards."""
+    afterwards.
+
+    The account's Lambda concurrency quota is `ACCOUNT_CONCURRENCY`, not AWS's default 1000: the
+    benchmark fleets reserve more than 900 between their functions (the target fleet 1,650, the
+    largest 5,500), which an account running that many functions has asked AWS to raise its quota
+    for (a routine Service Quotas increase)."""
     saved = dict(os.environ)
     for name in list(os.environ):
         if name in _REAL_AWS or name.startswith("AWS_ENDPOINT_URL_"):
@@ -101,7 +122,7 @@ def offline(region: str = "us-east-1") -> Iterator[None]:
         AWS_SHARED_CREDENTIALS_FILE=os.devnull,
     )
     try:
-        with emulated_aws():
+        with emulated_aws(), behaviour(lambda_account_concurrency=ACCOUNT_CONCURRENCY):
             yield
     finally:
         os.environ.clear()
@@ -114,21 +135,31 @@ def offline(region: str = "us-east-1") -> Iterator[None]:
 @dataclass(frozen=True)
 class Quota:
     """A request-rate quota: `operation` "*" covers the service's calls without a quota of their
-    own. `source` says whether AWS publishes the figure or it is assumed."""
+    own. `source` says whether AWS publishes the figure or it is assumed. `shared_by`: every
+    operation of the description's quota (SSM's GetParameter, GetParameters and
+    GetParametersByPath share one), which share one bucket (`name`)."""
 
     service: str
     operation: str
     rate: float
     burst: int
     source: str
+    shared_by: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
-        return f"{self.service}:{self.operation}"
+        return f"{self.service}:{'+'.join(self.shared_by) or self.operation}"
 
 
 QUOTAS: tuple[Quota, ...] = tuple(
-    Quota(quota.service, operation, quota.rate, quota.burst, quota.source)
+    Quota(
+        quota.service,
+        operation,
+        quota.rate,
+        quota.burst,
+        quota.source,
+        tuple(sorted(quota.operations)),
+    )
     for service in services()
     for quota in service.quotas
     for operation in sorted(quota.operations) or ["*"]
@@ -327,6 +358,42 @@ PAGING: Mapping[tuple[str, str], Paging] = {
 MAX_ALARM_NAMES = 100
 
 
+@dataclass(frozen=True)
+class BatchLimit:
+    """A list parameter AWS caps (botocore's model states the cap but does not enforce it):
+    `path` leads to the list, through a list of filters when its first step is one."""
+
+    path: tuple[str, ...]
+    maximum: int
+    field: str  # as AWS names it in its validation error
+
+
+#: What AWS refuses beyond its batch size, so neither the engine nor the ideal reader can count
+#: a call AWS would refuse (botocore service models: `DescribeLogGroupsLogGroupIdentifiers` max
+#: 50, `ParameterNameList` max 10, `ParameterStringFilterValueList` max 50,
+#: `ResourceIdsMaxLen1600` max 50; DescribeServices "up to 10 services … in a single operation").
+BATCH_LIMITS: Mapping[tuple[str, str], BatchLimit] = {
+    ("cloudwatch", "DescribeAlarms"): BatchLimit(("AlarmNames",), MAX_ALARM_NAMES, "alarmNames"),
+    ("logs", "DescribeLogGroups"): BatchLimit(("logGroupIdentifiers",), 50, "logGroupIdentifiers"),
+    ("ssm", "GetParameters"): BatchLimit(("Names",), 10, "names"),
+    ("ssm", "DescribeParameters"): BatchLimit(
+        ("ParameterFilters", "Values"), 50, "parameterFilters.member.values"
+    ),
+    ("ecs", "DescribeServices"): BatchLimit(("services",), 10, "services"),
+    ("application-autoscaling", "DescribeScalableTargets"): BatchLimit(
+        ("ResourceIds",), 50, "resourceIds"
+    ),
+}
+
+
+def _longest(params: Mapping[str, Any], path: tuple[str, ...]) -> int:
+    """The length of the list at `path` (the longest one when the path runs through a list)."""
+    value: Any = params.get(path[0])
+    if len(path) == 1:
+        return len(value or [])
+    return max((_longest(item, path[1:]) for item in value or []), default=0)
+
+
 # --- records ------------------------------------------------------------------------------------
 
 
@@ -440,8 +507,15 @@ class Simulator:
         return boto3.Session(botocore_session=core, region_name=region)
 
     def clients(self, region: str = "us-east-1", *, paced: bool = False) -> Clients:
-        """The engine's `Clients` on a fresh simulator `session`, with the engine's retry config."""
-        return Clients(region, session=self.session(region, paced=paced), config=RETRY_CONFIG)
+        """The engine's `Clients` on a fresh simulator `session`, with the engine's retry config:
+        paced by the engine's own `Pacer`, or with `paced` by the session's exact pacers only
+        (the ideal client waits for one token a request, not for two)."""
+        return Clients(
+            region,
+            session=self.session(region, paced=paced),
+            config=RETRY_CONFIG,
+            pacing=not paced,
+        )
 
     def pacers(self) -> dict[str, TokenBucket]:
         """Client-side buckets replicating every quota, full: a caller that `acquire`s from the
@@ -473,19 +547,18 @@ class Simulator:
         self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any
     ) -> None:
         """Note the call; take paging away from moto where moto ignores it; refuse what AWS
-        refuses (too many alarm names, a page token AWS never gave)."""
+        refuses (more names than a batch read takes, a page token AWS never gave)."""
         service, operation = model.service_model.service_name, model.name
         context[_CALL] = (service, operation, dict(params), model)
-        if (service, operation) == ("cloudwatch", "DescribeAlarms"):
-            names = params.get("AlarmNames") or []
-            if len(names) > MAX_ALARM_NAMES:
-                context[_REFUSAL] = Fault(
-                    "ValidationError",
-                    400,
-                    f"1 validation error detected: Value at 'alarmNames' failed to satisfy "
-                    f"constraint: Member must have length less than or equal to "
-                    f"{MAX_ALARM_NAMES} (got {len(names)})",
-                )
+        limit = BATCH_LIMITS.get((service, operation))
+        if limit is not None and (count := _longest(params, limit.path)) > limit.maximum:
+            context[_REFUSAL] = Fault(
+                "ValidationException" if service != "cloudwatch" else "ValidationError",
+                400,
+                f"1 validation error detected: Value at '{limit.field}' failed to satisfy "
+                f"constraint: Member must have length less than or equal to "
+                f"{limit.maximum} (got {count})",
+            )
         paging = PAGING.get((service, operation))
         if paging is None:
             return

@@ -253,3 +253,45 @@ def test_apply_runs_a_kinds_changes_side_by_side_in_kind_order_deletes_last() ->
             position["start", ref] for ref in after
         )
     assert progress_threads == {threading.get_ident()}
+
+
+def test_apply_runs_the_kinds_of_one_phase_side_by_side_and_the_next_phase_after() -> None:
+    """Functions and parameters (phase 2) depend on neither of each other: their changes meet
+    (a shared barrier no sequential run could pass); log groups (1) end before either starts,
+    alarms (3) start after both end."""
+    log: list[tuple[str, str]] = []
+    meet = threading.Barrier(2)
+    engines: dict[str, Any] = {
+        "LogGroup": Recorder("LogGroup", log),
+        "LambdaFunction": Recorder("LambdaFunction", log, meet),
+        "MetricAlarm": Recorder("MetricAlarm", log),
+        "SsmParameter": Recorder("SsmParameter", log, meet),
+    }
+    the_plan = Plan(
+        environment="dev",
+        account="123456789012",
+        region="us-east-1",
+        changes=tuple(
+            Change(kind=kind, name=name, action=Action.UPDATE, desired={"x": 1})
+            for kind, name in (
+                ("MetricAlarm", "a"),
+                ("SsmParameter", "/p"),
+                ("LambdaFunction", "f"),
+                ("LogGroup", "g"),
+            )
+        ),
+    )
+
+    results = apply(aws=None, plan=the_plan, context=None, engines=engines)  # type: ignore[arg-type]
+
+    assert [r.change.ref for r in results] == [
+        "LogGroup/g",
+        "LambdaFunction/f",
+        "SsmParameter//p",
+        "MetricAlarm/a",
+    ]
+    assert all(r.succeeded for r in results), [r.error for r in results]
+    position = {event: index for index, event in enumerate(log)}
+    together = ("LambdaFunction/f", "SsmParameter//p")
+    assert position["end", "LogGroup/g"] < min(position["start", ref] for ref in together)
+    assert max(position["end", ref] for ref in together) < position["start", "MetricAlarm/a"]

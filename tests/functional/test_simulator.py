@@ -135,7 +135,82 @@ def test_the_quota_table_holds_the_published_figures() -> None:
     assert rate("cloudwatch", "DeleteAlarms") == (3, 3)
     assert rate("rds", "DescribeDBClusters") == rate("rds", "ModifyDBCluster") == (12, 300)
     assert rate("sts", "GetCallerIdentity") is None
+    assert rate("logs", "DescribeLogGroups") == rate("logs", "ListTagsForResource") == (5, 5)
+    assert rate("dynamodb", "DescribeTable") == (2500, 2500)
+    assert rate("apigatewayv2", "GetStage") == (10, 40)
+    assert rate("ssm", "GetParameters") == (40, 40)
+    assert rate("ssm", "DescribeParameters") == (2, 2)
+    assert rate("ecs", "DescribeServices") == (20, 100)
+    assert rate("ecs", "DescribeTaskDefinition") == (20, 50)
+    assert rate("application-autoscaling", "DescribeScalableTargets") == (5, 5)
     assert set(THROTTLING) >= {q.service for q in QUOTAS}
+
+
+def test_operations_sharing_one_quota_share_one_bucket(account: None) -> None:
+    """SSM's GetParameter and GetParameters take their tokens from one 40/s quota: 40 calls of
+    one leave nothing for the other (one bucket each would allow 80)."""
+    boto3.client("ssm", region_name=REGION).put_parameter(Name="/p", Value="v", Type="String")
+    sim = Simulator(latency=0, clock=lambda: 0.0)  # a burst: no time passes between the calls
+    ssm = sim.session(REGION).client("ssm", config=NO_RETRIES)
+    for _ in range(40):
+        ssm.get_parameters(Names=["/p"])
+    with pytest.raises(ClientError, match="ThrottlingException"):
+        ssm.get_parameter(Name="/p")
+    assert quota_for(QUOTAS, "ssm", "GetParameter").name == (  # type: ignore[union-attr]
+        quota_for(QUOTAS, "ssm", "GetParameters").name  # type: ignore[union-attr]
+    )
+    logs = (quota_for(QUOTAS, "logs", op) for op in ("DescribeLogGroups", "ListTagsForResource"))
+    assert len({quota.name for quota in logs if quota is not None}) == 2  # each its own
+
+
+@pytest.mark.parametrize(
+    ("service", "call", "limit"),
+    [
+        (
+            "logs",
+            lambda c, names: c.describe_log_groups(logGroupIdentifiers=names),
+            50,
+        ),
+        ("ssm", lambda c, names: c.get_parameters(Names=names), 10),
+        (
+            "ssm",
+            lambda c, names: c.describe_parameters(
+                ParameterFilters=[{"Key": "Name", "Option": "Equals", "Values": names}]
+            ),
+            50,
+        ),
+        ("ecs", lambda c, names: c.describe_services(cluster="c", services=names), 10),
+        (
+            "application-autoscaling",
+            lambda c, names: c.describe_scalable_targets(
+                ServiceNamespace="ecs", ResourceIds=[f"service/c/{n}" for n in names]
+            ),
+            50,
+        ),
+    ],
+)
+def test_a_batch_read_naming_more_than_aws_takes_is_refused(
+    account: None, service: str, call: Callable[[Any, list[str]], Any], limit: int
+) -> None:
+    boto3.client("ecs", region_name=REGION).create_cluster(clusterName="c")
+    client = Simulator(latency=0, quotas=()).session(REGION).client(service, config=NO_RETRIES)
+    names = [f"/n{i}" if service == "ssm" else f"n{i}" for i in range(limit + 1)]
+    call(client, names[:limit])
+    with pytest.raises(ClientError) as caught:
+        call(client, names)
+    assert caught.value.response["Error"]["Code"] == "ValidationException"
+    assert f"less than or equal to {limit}" in str(caught.value)
+
+
+def test_the_benchmark_account_may_reserve_more_lambda_concurrency_than_aws_default(
+    account: None,
+) -> None:
+    """The target fleet reserves 1,650 between its functions: more than AWS's default account
+    quota of 1000 leaves unreserved, so the benchmark account has a raised quota."""
+    _functions(2)
+    lam = boto3.client("lambda", region_name=REGION)
+    lam.put_function_concurrency(FunctionName="fn-000", ReservedConcurrentExecutions=900)
+    lam.put_function_concurrency(FunctionName="fn-001", ReservedConcurrentExecutions=900)
 
 
 def test_describe_alarms_beyond_nine_in_a_burst_is_throttled(account: None) -> None:
@@ -181,6 +256,14 @@ def test_paced_clients_wait_for_the_quota_instead_of_being_throttled(account: No
         client.describe_alarms(AlarmNames=["a"])
     assert time.monotonic() - started >= (12 - 9) / 9 - 0.01
     assert sim.stats().total_throttled == 0
+
+
+def test_ideal_clients_are_paced_once_and_engine_clients_by_their_own_pacer(
+    account: None,
+) -> None:
+    sim = Simulator(latency=0)
+    assert sim.clients(REGION, paced=True).pacer is None  # the session's pacers only
+    assert sim.clients(REGION).pacer is not None
 
 
 # --- latency -------------------------------------------------------------------------------------
