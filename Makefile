@@ -59,8 +59,9 @@ typecheck: $(STAMP)
 layers: $(STAMP)
 	$(BIN)/lint-imports
 
+# The tests run on every core (pytest-xdist): each worker has its own in-process emulator.
 unit: $(STAMP) $(CHECKOV)
-	UV=$(abspath $(UV)) CHECKOV=$(CURDIR)/$(CHECKOV) $(BIN)/pytest
+	UV=$(abspath $(UV)) CHECKOV=$(CURDIR)/$(CHECKOV) $(BIN)/pytest -n auto
 
 unit-fast: $(STAMP)
 	UV=$(abspath $(UV)) $(BIN)/pytest tests/unit -m "not slow"
