@@ -10,7 +10,11 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, TypeVar
 
+from reconciler.ownership import OWNER_TAG
+
 if TYPE_CHECKING:
+    from mypy_boto3_resourcegroupstaggingapi.type_defs import TagFilterTypeDef
+
     from reconciler.aws import Clients
 
 T = TypeVar("T")
@@ -58,6 +62,23 @@ def tags_by_arn(aws: Clients, arns: Sequence[str]) -> dict[str, dict[str, str]]:
         answer = aws.tagging.get_resources(PaginationToken=answer["PaginationToken"])
         found += answer.get("ResourceTagMappingList", [])
     return tag_map(found)
+
+
+def tagged_for(aws: Clients, environment: str, resource_type: str) -> dict[str, dict[str, str]]:
+    """ARN → all tags, of every resource of `resource_type` (the tagging API's spelling:
+    `cloudwatch:alarm`, `ssm:parameter`) in the region tagged for `environment`: one pass, what
+    prune needs to find the owned resources that left the manifests."""
+    filters: list[TagFilterTypeDef] = [{"Key": OWNER_TAG, "Values": [environment]}]
+    pages = aws.tagging.get_paginator("get_resources").paginate(
+        TagFilters=filters,
+        ResourceTypeFilters=[resource_type],
+        PaginationConfig={"PageSize": TAG_BATCH},
+    )
+    return {
+        arn: tags
+        for page in pages
+        for arn, tags in tag_map(page.get("ResourceTagMappingList", [])).items()
+    }
 
 
 def tag_map(mappings: Iterable[object]) -> dict[str, dict[str, str]]:

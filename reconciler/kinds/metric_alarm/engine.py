@@ -11,14 +11,12 @@ from reconciler.kinds.base import Current, Engine, Reading
 from reconciler.kinds.compare import same
 from reconciler.kinds.metric_alarm import KIND
 from reconciler.kinds.metric_alarm.model import MetricAlarm, MetricAlarmSpec
-from reconciler.kinds.reading import batches, concurrently, tag_map, tags_by_arn
-from reconciler.ownership import OWNER_TAG
+from reconciler.kinds.reading import batches, concurrently, tagged_for, tags_by_arn
 from reconciler.plan import Diff, Observed
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
     from mypy_boto3_cloudwatch.type_defs import MetricAlarmTypeDef
-    from mypy_boto3_resourcegroupstaggingapi.type_defs import TagFilterTypeDef
 
     from reconciler.aws import Clients
     from reconciler.context import Context
@@ -90,7 +88,9 @@ class MetricAlarmEngine(Engine["MetricAlarmTypeDef"]):
             ]
             alarms, tags = self._both(describe, tag)
             return _observed(alarms, tags), {}
-        alarms, mine = self._both(describe, [partial(_tagged, aws, context.environment)])
+        alarms, mine = self._both(
+            describe, [partial(tagged_for, aws, context.environment, "cloudwatch:alarm")]
+        )
         unknown = [alarm["AlarmArn"] for alarm in alarms.values() if alarm["AlarmArn"] not in mine]
         others = [name for name in map(_name, mine) if name not in alarms and name not in names]
         tags, more = self._both(
@@ -315,21 +315,6 @@ def _describe(aws: Clients, names: Sequence[str]) -> dict[str, MetricAlarmTypeDe
         AlarmNames=list(names), AlarmTypes=["MetricAlarm"], PaginationConfig={"PageSize": BATCH}
     )
     return {alarm["AlarmName"]: alarm for page in pages for alarm in page.get("MetricAlarms", [])}
-
-
-def _tagged(aws: Clients, environment: str) -> dict[str, dict[str, str]]:
-    """ARN → all tags, of every alarm in the region tagged for `environment`."""
-    filters: list[TagFilterTypeDef] = [{"Key": OWNER_TAG, "Values": [environment]}]
-    pages = aws.tagging.get_paginator("get_resources").paginate(
-        TagFilters=filters,
-        ResourceTypeFilters=["cloudwatch:alarm"],
-        PaginationConfig={"PageSize": BATCH},
-    )
-    return {
-        arn: tags
-        for page in pages
-        for arn, tags in tag_map(page.get("ResourceTagMappingList", [])).items()
-    }
 
 
 def _observed(

@@ -10,14 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler.kinds.base import Current, Engine, Reading
 from reconciler.kinds.compare import compare
-from reconciler.kinds.reading import batches, concurrently, tag_map
+from reconciler.kinds.reading import batches, concurrently, tagged_for
 from reconciler.kinds.ssm_parameter import KIND
 from reconciler.kinds.ssm_parameter.model import SsmParameter, SsmParameterSpec
-from reconciler.ownership import OWNER_TAG, owner
+from reconciler.ownership import owner
 from reconciler.plan import Observed
 
 if TYPE_CHECKING:
-    from mypy_boto3_resourcegroupstaggingapi.type_defs import TagFilterTypeDef
     from mypy_boto3_ssm import SSMClient
     from mypy_boto3_ssm.type_defs import ParameterMetadataTypeDef
 
@@ -29,8 +28,6 @@ if TYPE_CHECKING:
 DESCRIBE_BATCH = 50
 #: `GetParameters` takes at most 10 names.
 VALUE_BATCH = 10
-#: The tagging API returns at most 100 resources a page.
-TAG_PAGE = 100
 SECURE = "SecureString"
 REFUSAL = (
     "is a SecureString: secrets never live in manifests, so the reconciler never reads, "
@@ -94,7 +91,7 @@ class SsmParameterEngine(Engine[Parameter]):
         describe: list[Callable[[], dict[str, Any]]] = [
             partial(self._describe, aws, batch) for batch in batches(names, DESCRIBE_BATCH)
         ]
-        tag_pass = [partial(_tagged, aws, context.environment)] if owned else []
+        tag_pass = [partial(tagged_for, aws, context.environment, "ssm:parameter")] if owned else []
         reads: list[Callable[[], dict[str, Any]]] = [*describe, *tag_pass]
         answers = concurrently(lambda read: read(), reads, self.workers)
         described: dict[str, ParameterMetadataTypeDef] = {}
@@ -318,18 +315,3 @@ def _name(arn: str) -> str:
     """A parameter's name from its ARN: `…:parameter/a/b` → `/a/b`; `…:parameter/a` → `a`."""
     rest = arn.split(":parameter/", 1)[1]
     return "/" + rest if "/" in rest else rest
-
-
-def _tagged(aws: Clients, environment: str) -> dict[str, dict[str, str]]:
-    """ARN → all tags, of every parameter in the region tagged for `environment`."""
-    filters: list[TagFilterTypeDef] = [{"Key": OWNER_TAG, "Values": [environment]}]
-    pages = aws.tagging.get_paginator("get_resources").paginate(
-        TagFilters=filters,
-        ResourceTypeFilters=["ssm:parameter"],
-        PaginationConfig={"PageSize": TAG_PAGE},
-    )
-    return {
-        arn: tags
-        for page in pages
-        for arn, tags in tag_map(page.get("ResourceTagMappingList", [])).items()
-    }
